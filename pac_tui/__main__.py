@@ -1,0 +1,3 @@
+from pac_tui.cli import main
+
+raise SystemExit(main())

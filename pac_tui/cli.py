@@ -1,0 +1,253 @@
+"""The `pac-tui` command: every action of the dashboard, headless, over the same core.
+
+Exit status: 0 done, 1 the operation failed (provider refused, network, store), 2 usage or config
+error. Progress goes to stderr, results to stdout. No output ever contains a token value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from pac_tui import __version__
+from pac_tui.clock import Clock, SystemClock
+from pac_tui.config import Config, load_config
+from pac_tui.errors import PacTuiError, UsageError
+from pac_tui.humanize import ago, countdown
+from pac_tui.models import iso_utc
+from pac_tui.paths import data_dir
+from pac_tui.stores.file_store import TokenStore
+
+
+@dataclass
+class Context:
+    config: Config
+    store: TokenStore
+    clock: Clock
+    out: TextIO
+    err: TextIO
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pac-tui",
+        description="GitLab OAuth tokens for Tekton Pipelines-as-Code, without personal access "
+        "tokens. Config: --config, $PAC_TUI_CONFIG, or the user config dir; state: "
+        "$PAC_TUI_DATA_DIR or the user data dir.",
+    )
+    parser.add_argument("--version", action="version", version=f"pac-tui {__version__}")
+    parser.add_argument("--config", metavar="PATH", help="config file (TOML)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("login", help="authorize pac-tui for a repository in the browser")
+    p.add_argument("repo", metavar="REPO", help="repository name from the config")
+    p.add_argument(
+        "--no-browser", action="store_true", help="only print the URL to open, do not open it"
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=180.0,
+        metavar="SECONDS",
+        help="how long to wait for the browser (default 180)",
+    )
+    p.set_defaults(run=cmd_login)
+
+    p = sub.add_parser("status", help="show each repository's authorization and token expiry")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser("refresh", help="refresh a repository's tokens now")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("repo", nargs="?", metavar="REPO", help="repository name")
+    target.add_argument("--all", action="store_true", help="every logged-in repository")
+    p.add_argument(
+        "--if-expiring-within",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="only refresh when the access token expires within SECONDS",
+    )
+    p.set_defaults(run=cmd_refresh)
+
+    p = sub.add_parser("revoke", help="revoke a repository's tokens at GitLab and forget them")
+    p.add_argument("repo", metavar="REPO", help="repository name")
+    p.set_defaults(run=cmd_revoke)
+    return parser
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out, err = sys.stdout, sys.stderr
+    try:
+        config = load_config(args.config)
+        ctx = Context(config, TokenStore(data_dir(os.environ)), SystemClock(), out, err)
+        run: Callable[[Context, argparse.Namespace], int] = getattr(args, "run", cmd_status)
+        return run(ctx, args)
+    except PacTuiError as exc:
+        print(f"pac-tui: {exc}", file=err)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("pac-tui: interrupted; nothing was changed", file=err)
+        return 130
+
+
+def cmd_login(ctx: Context, args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from pac_tui.oauth.login import login
+
+    repo = ctx.config.repository(args.repo)
+
+    def show(url: str) -> None:
+        action = (
+            "Open this URL"
+            if args.no_browser
+            else "Opening your browser; if it does not open, visit"
+        )
+        print(
+            f"Authorizing pac-tui for {repo.name} ({repo.project}) on {repo.gitlab.url}.\n"
+            f"{action}:\n\n  {url}\n\nWaiting up to {args.timeout:.0f} s for the answer "
+            "(Ctrl+C cancels)…",
+            file=ctx.err,
+            flush=True,
+        )
+
+    record = asyncio.run(
+        login(
+            repo,
+            ctx.store,
+            ctx.clock,
+            on_authorize_url=show,
+            open_browser=None if args.no_browser else webbrowser.open,
+            wait_seconds=args.timeout,
+        )
+    )
+    tokens = record.tokens
+    assert tokens is not None
+    who = f" as {record.username}" if record.username else ""
+    expiry = (
+        f"the access token expires in {countdown(tokens.expires_in(ctx.clock.now()))} "
+        f"({iso_utc(tokens.expires_at)}) and will be refreshed"
+        if tokens.expires_at
+        else "the access token does not expire"
+    )
+    print(
+        f"Logged in to {repo.gitlab.url}{who} for {repo.name} ({repo.project}); "
+        f"scopes: {' '.join(tokens.scopes)}; {expiry}.",
+        file=ctx.out,
+    )
+    return 0
+
+
+def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.status import status_all
+
+    now = ctx.clock.now()
+    rows = status_all(ctx.config, ctx.store.read_all(), now)
+    if getattr(args, "json", False):
+        json.dump([row.to_json() for row in rows], ctx.out, indent=2)
+        ctx.out.write("\n")
+        return 0
+    if not rows:
+        where = ctx.config.path or "the config file"
+        print(f"No repositories configured. Add a [[repositories]] entry to {where}.", file=ctx.out)
+        return 0
+    table = [("NAME", "PROJECT", "GITLAB", "STATE", "EXPIRES IN", "REFRESHED")]
+    for row in rows:
+        host = row.gitlab.split("://", 1)[-1]
+        table.append(
+            (
+                row.name,
+                row.project,
+                host,
+                row.state.value,
+                countdown(row.expires_in) if row.expires_at else "—",
+                ago(row.refreshed_at, now) if row.refreshed_at else "—",
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for line in table:
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip(),
+            file=ctx.out,
+        )
+    notes = [(row.name, row.message) for row in rows if row.message]
+    if notes:
+        print(file=ctx.out)
+        for name, message in notes:
+            print(f"{name}: {message}", file=ctx.out)
+    return 0
+
+
+def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.oauth.refresh import RefreshAction, refresh
+    from pac_tui.status import State, repo_status
+
+    repos = list(ctx.config.repositories) if args.all else [ctx.config.repository(args.repo)]
+    if args.all and not repos:
+        raise UsageError("no repositories configured")
+    records = ctx.store.read_all() if args.all else {}
+
+    async def run_all() -> int:
+        status = 0
+        for repo in repos:
+            if args.all:
+                current = repo_status(repo, records.get(repo.name), ctx.clock.now())
+                if current.state is State.NEEDS_LOGIN:
+                    print(f"{repo.name}: skipped, {current.message}", file=ctx.out)
+                    continue
+            try:
+                result = await refresh(
+                    repo, ctx.store, ctx.clock, if_expiring_within=args.if_expiring_within
+                )
+            except PacTuiError as exc:
+                if not args.all:
+                    raise
+                print(f"pac-tui: {repo.name}: {exc}", file=ctx.err)
+                status = 1
+                continue
+            tokens = result.record.tokens
+            assert tokens is not None
+            left = countdown(tokens.expires_in(ctx.clock.now()))
+            text = {
+                RefreshAction.REFRESHED: f"refreshed; expires in {left}",
+                RefreshAction.ADOPTED: "already refreshed by another pac-tui process; "
+                f"expires in {left}",
+                RefreshAction.SKIPPED: f"not refreshed, expires in {left}",
+            }[result.action]
+            print(f"{repo.name}: {text}", file=ctx.out)
+        return status
+
+    return asyncio.run(run_all())
+
+
+def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.oauth.revoke import revoke
+
+    repo = ctx.config.repository(args.repo)
+    record = asyncio.run(revoke(repo, ctx.store, ctx.clock))
+    if record is None:
+        print(f"{repo.name}: nothing to revoke, not logged in", file=ctx.out)
+    else:
+        print(
+            f"{repo.name}: revoked the access and refresh tokens at {repo.gitlab.url} and forgot "
+            f"them; log in again with: pac-tui login {repo.name}",
+            file=ctx.out,
+        )
+    return 0

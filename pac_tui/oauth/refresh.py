@@ -1,0 +1,107 @@
+"""Persist-first refresh.
+
+GitLab revokes the old access *and* refresh token the moment it answers a refresh, so the new set
+must be on disk before anything uses it, and only one process may refresh a grant at a time. Under
+the store lock we re-read the store: if another process refreshed meanwhile we adopt its tokens
+instead of spending the (now revoked) refresh token again.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from pac_tui.clock import Clock
+from pac_tui.config import Repository
+from pac_tui.errors import NeedsLogin, PacTuiError, StoreError
+from pac_tui.models import RefreshOutcome, TokenRecord, TokenSet
+from pac_tui.oauth.client import explain, oauth_client
+from pac_tui.oauth.grant import live_tokens, login_hint
+from pac_tui.stores.file_store import TokenStore
+
+
+class RefreshAction(enum.StrEnum):
+    REFRESHED = "refreshed"
+    ADOPTED = "adopted"  # another process refreshed while we waited for the lock
+    SKIPPED = "skipped"  # not expiring within the given window
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    action: RefreshAction
+    record: TokenRecord
+
+
+def _expiring(tokens: TokenSet, clock: Clock, within: float | None) -> bool:
+    if within is None:
+        return True
+    remaining = tokens.expires_in(clock.now())
+    return remaining is not None and remaining <= within
+
+
+async def refresh(
+    repo: Repository,
+    store: TokenStore,
+    clock: Clock,
+    *,
+    if_expiring_within: float | None = None,
+) -> RefreshResult:
+    """Refresh `repo`'s grant (or only if it expires within `if_expiring_within` seconds).
+
+    Raises `NeedsLogin` when there is no grant or the provider answers `invalid_grant` (the record
+    then says so, and nothing retries), `ProviderUnavailable` / `ProviderRejected` when the call
+    failed otherwise (the old tokens are kept, the failure is recorded for the UI).
+    """
+    before = live_tokens(repo, store.get(repo.name))
+    if not _expiring(before, clock, if_expiring_within):
+        record = store.get(repo.name)
+        assert record is not None
+        return RefreshResult(RefreshAction.SKIPPED, record)
+
+    async with store.atransaction() as txn:
+        record = txn.get(repo.name)
+        current = live_tokens(repo, record)
+        assert record is not None
+        if current.refresh_token != before.refresh_token:
+            return RefreshResult(RefreshAction.ADOPTED, record)
+        if not _expiring(current, clock, if_expiring_within):
+            return RefreshResult(RefreshAction.SKIPPED, record)
+        if not current.refresh_token:
+            raise NeedsLogin(
+                f"{repo.name}: GitLab issued no refresh token for this grant; {login_hint(repo)}"
+            )
+
+        try:
+            async with oauth_client(repo.gitlab) as client:
+                response = await client.refresh_token(
+                    repo.gitlab.token_url, refresh_token=current.refresh_token
+                )
+            tokens = TokenSet.from_response(dict(response), clock.now(), current.scopes)
+        except Exception as exc:
+            error = explain(exc, repo.gitlab, "refresh the token")
+            txn.put(repo.name, _failed(record, error, clock))
+            raise error from None
+
+        now = clock.now()
+        updated = record.with_(
+            tokens=tokens,
+            refreshed_at=now,
+            last_refresh=RefreshOutcome(now, ok=True, message="refreshed"),
+            needs_login=None,
+        )
+        try:
+            txn.put(repo.name, updated)
+        except StoreError as exc:
+            raise StoreError(
+                f"{exc}. GitLab has already replaced the tokens, so the stored ones no longer "
+                f"work; once the disk is fixed, {login_hint(repo)}"
+            ) from None
+        return RefreshResult(RefreshAction.REFRESHED, updated)
+
+
+def _failed(record: TokenRecord, error: PacTuiError, clock: Clock) -> TokenRecord:
+    outcome = RefreshOutcome(clock.now(), ok=False, message=str(error))
+    if isinstance(error, NeedsLogin):
+        # The grant is gone for good: drop the dead tokens, say why, never retry.
+        return record.with_(tokens=None, needs_login=str(error), last_refresh=outcome)
+    return record.with_(last_refresh=outcome)

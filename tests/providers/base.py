@@ -22,7 +22,7 @@ class Provider(Protocol):
     - `url`: base URL (``http://127.0.0.1:PORT``); GitLab's paths live under it:
       ``/oauth/authorize``, ``/oauth/token``, ``/oauth/revoke``.
     - `confidential` / `public`: two registered apps, both with redirect URI
-      ``http://127.0.0.1/callback`` where any port on 127.0.0.1 is accepted (RFC 8252 §7.3, as GitLab).
+      ``http://127.0.0.1/callback``; any port on 127.0.0.1 is accepted (RFC 8252 §7.3, as GitLab).
     - `username` / `password`: the one resource owner; the login page has a form with inputs
       named ``username`` and ``password`` and a submit button; the consent page has buttons whose
       text is exactly ``Authorize`` and ``Deny`` (as GitLab's). Deny redirects with

@@ -80,6 +80,8 @@ async def refresh(
         except Exception as exc:
             error = explain(exc, repo.gitlab, "refresh the token")
             txn.put(repo.name, _failed(record, error, clock))
+            if isinstance(error, NeedsLogin):
+                raise NeedsLogin(f"{repo.name}: {error}; {login_hint(repo)}") from None
             raise error from None
 
         now = clock.now()

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from pac_tui import __version__
@@ -21,13 +22,14 @@ from pac_tui.config import Config, load_config
 from pac_tui.errors import PacTuiError, UsageError
 from pac_tui.humanize import ago, countdown
 from pac_tui.models import iso_utc
-from pac_tui.paths import data_dir
+from pac_tui.paths import config_path, data_dir
 from pac_tui.stores.file_store import TokenStore
 
 
 @dataclass
 class Context:
     config: Config
+    config_path: Path
     store: TokenStore
     clock: Clock
     out: TextIO
@@ -96,8 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out, err = sys.stdout, sys.stderr
     try:
         config = load_config(args.config)
-        ctx = Context(config, TokenStore(data_dir(os.environ)), SystemClock(), out, err)
-        run: Callable[[Context, argparse.Namespace], int] = getattr(args, "run", cmd_status)
+        path, _ = config_path(args.config, os.environ)
+        ctx = Context(config, path, TokenStore(data_dir(os.environ)), SystemClock(), out, err)
+        run: Callable[[Context, argparse.Namespace], int] = getattr(args, "run", cmd_dashboard)
         return run(ctx, args)
     except PacTuiError as exc:
         print(f"pac-tui: {exc}", file=err)
@@ -105,6 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pac-tui: interrupted; nothing was changed", file=err)
         return 130
+
+
+def cmd_dashboard(ctx: Context, args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the dashboard needs a terminal; see pac-tui --help for the commands")
+    from pac_tui.ui.app import PacTuiApp
+    from pac_tui.ui.context import AppContext
+
+    app = PacTuiApp(AppContext(config=ctx.config, config_path=ctx.config_path, store=ctx.store))
+    app.run()
+    return 0
 
 
 def cmd_login(ctx: Context, args: argparse.Namespace) -> int:

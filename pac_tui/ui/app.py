@@ -1,0 +1,44 @@
+"""The Textual application: `pac-tui` with no subcommand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from pac_tui.ui.context import AppContext
+from pac_tui.ui.screens.dashboard import DashboardScreen
+
+
+class PacTuiApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "pac-tui"
+
+    def __init__(self, ctx: AppContext, tick_interval: float | None = 1.0) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.dashboard = DashboardScreen(ctx, tick_interval)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.dashboard)
+        if not self.ctx.config.repositories:
+            self.dashboard.action_onboard()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        board = self.dashboard
+        yield SystemCommand("Log in", "Log in to the selected repository", board.action_login)
+        yield SystemCommand("Refresh", "Refresh the selected repository now", board.action_refresh)
+        yield SystemCommand(
+            "Refresh all", "Refresh every logged-in repository", board.action_refresh_all
+        )
+        yield SystemCommand(
+            "Revoke", "Revoke the selected repository's tokens", board.action_revoke
+        )
+        yield SystemCommand(
+            "Add repository", "Walk through adding a repository", board.action_onboard
+        )
+        yield SystemCommand(
+            "Toggle auto-refresh", "Turn auto-refresh on or off", board.action_toggle_auto
+        )

@@ -1,0 +1,31 @@
+"""What the dashboard needs from outside, injected so tests control it (clock, store, browser)."""
+
+from __future__ import annotations
+
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+
+from pac_tui.clock import Clock, SystemClock
+from pac_tui.config import Config, load_config
+from pac_tui.oauth.login import DEFAULT_TIMEOUT
+from pac_tui.stores.file_store import TokenStore
+
+
+@dataclass
+class AppContext:
+    config: Config
+    config_path: Path
+    store: TokenStore
+    clock: Clock = field(default_factory=SystemClock)
+    open_browser: Callable[[str], object] | None = webbrowser.open
+    login_timeout: float = DEFAULT_TIMEOUT
+    local_tz: tzinfo | None = None  # None: the machine's zone
+    auto_refresh: bool = True
+
+    def reload_config(self) -> None:
+        """Re-read the config file (after the walkthrough wrote it); raises `ConfigError`."""
+        if self.config_path.exists():
+            self.config = load_config(self.config_path)

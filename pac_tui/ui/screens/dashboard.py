@@ -1,0 +1,302 @@
+"""The main screen: the repositories table, the token panel, the webhook pane, one 1 Hz tick."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input
+
+from pac_tui.autorefresh import AutoRefreshPlan
+from pac_tui.config import Repository
+from pac_tui.errors import NeedsLogin, PacTuiError
+from pac_tui.humanize import countdown
+from pac_tui.models import TokenRecord
+from pac_tui.oauth.refresh import RefreshAction, refresh
+from pac_tui.oauth.revoke import revoke
+from pac_tui.status import RepoStatus, State, repo_status
+from pac_tui.ui.context import AppContext
+from pac_tui.ui.screens.confirm import ConfirmScreen
+from pac_tui.ui.screens.help import HelpScreen
+from pac_tui.ui.screens.login import LoginScreen
+from pac_tui.ui.widgets.badges import display_state
+from pac_tui.ui.widgets.repo_table import RepoTable
+from pac_tui.ui.widgets.token_panel import PanelState, TokenPanel
+from pac_tui.ui.widgets.webhook_pane import WebhookPane
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("l", "login", "Login"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("R", "refresh_all", "Refresh all", show=False),
+        Binding("x", "revoke", "Revoke"),
+        Binding("a", "toggle_auto", "Auto-refresh"),
+        Binding("slash", "filter", "Filter"),
+        Binding("o", "onboard", "Add repo"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "app.quit", "Quit"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("j", "cursor(1)", show=False),
+        Binding("k", "cursor(-1)", show=False),
+    ]
+
+    def __init__(self, ctx: AppContext, tick_interval: float | None = 1.0) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.tick_interval = tick_interval
+        self.plan = AutoRefreshPlan()
+        self.records: dict[str, TokenRecord] = {}
+        self.filter_text = ""
+        self._store_mtime: int | None = -1
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield Input(placeholder="filter by name, project, instance or state", id="filter")
+                yield RepoTable(id="repos")
+            yield TokenPanel(id="panel", classes="pane")
+        yield WebhookPane(id="webhooks")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#panel", TokenPanel).border_title = "Token"
+        self.query_one("#repos", RepoTable).focus()
+        self.tick()
+        if self.tick_interval:
+            self.set_interval(self.tick_interval, self.tick)
+
+    # ---- the one timer -------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Reload the store if another process changed it, redraw countdowns, run auto-refresh."""
+        self._load_records()
+        now = self.ctx.clock.now()
+        statuses = self.visible_statuses()
+        self.query_one("#repos", RepoTable).show(statuses, now)
+        self._show_panel()
+        count = len(self.ctx.config.repositories)
+        self.sub_title = f"{count} repositor{'y' if count == 1 else 'ies'}" + (
+            "" if self.ctx.auto_refresh else " · auto-refresh off"
+        )
+        if self.ctx.auto_refresh:
+            for repo in self.plan.due(self.ctx.config.repositories, self.records, now):
+                self._start_refresh(repo, auto=True)
+
+    def _load_records(self, force: bool = False) -> None:
+        try:
+            mtime = self.ctx.store.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = None
+        if not force and mtime == self._store_mtime:
+            return
+        self._store_mtime = mtime
+        try:
+            self.records = self.ctx.store.read_all()
+        except PacTuiError as exc:
+            self.notify(str(exc), title="Token store", severity="error", timeout=15)
+
+    def statuses(self) -> list[RepoStatus]:
+        now = self.ctx.clock.now()
+        return [
+            repo_status(repo, self.records.get(repo.name), now)
+            for repo in self.ctx.config.repositories
+        ]
+
+    def visible_statuses(self) -> list[RepoStatus]:
+        needle = self.filter_text.casefold().strip()
+        rows = self.statuses()
+        if not needle:
+            return rows
+        return [
+            s
+            for s in rows
+            if needle in f"{s.name} {s.project} {s.gitlab} {display_state(s)}".casefold()
+        ]
+
+    def _show_panel(self) -> None:
+        panel = self.query_one("#panel", TokenPanel)
+        repo = self.selected_repo()
+        now = self.ctx.clock.now()
+        if repo is None:
+            panel.show(None, now, self.ctx.local_tz)
+            return
+        record = self.records.get(repo.name)
+        state = PanelState(
+            status=repo_status(repo, record, now),
+            record=record,
+            auto_refresh=self.ctx.auto_refresh,
+            next_retry=self.plan.next_retry(repo.name),
+            refreshing=repo.name in self.plan.in_flight,
+        )
+        panel.show(state, now, self.ctx.local_tz)
+
+    def selected_repo(self) -> Repository | None:
+        name = self.query_one("#repos", RepoTable).selected_name
+        if name is None:
+            return None
+        for repo in self.ctx.config.repositories:
+            if repo.name == name:
+                return repo
+        return None
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self._show_panel()
+
+    def reload(self) -> None:
+        self._load_records(force=True)
+        self.tick()
+
+    # ---- actions --------------------------------------------------------------------------
+
+    def _need_repo(self) -> Repository | None:
+        repo = self.selected_repo()
+        if repo is None:
+            self.notify("No repository selected.", severity="warning")
+        return repo
+
+    def action_cursor(self, delta: int) -> None:
+        table = self.query_one("#repos", RepoTable)
+        table.move_cursor(row=table.cursor_row + delta)
+
+    def action_login(self) -> None:
+        repo = self._need_repo()
+        if repo is not None:
+            self.app.push_screen(LoginScreen(self.ctx, repo), lambda _: self.reload())
+
+    def action_refresh(self) -> None:
+        repo = self._need_repo()
+        if repo is None:
+            return
+        if repo.name in self.plan.in_flight:
+            self.notify(f"{repo.name} is already being refreshed.")
+            return
+        self._start_refresh(repo, auto=False)
+
+    def action_refresh_all(self) -> None:
+        now = self.ctx.clock.now()
+        started = 0
+        for repo in self.ctx.config.repositories:
+            record = self.records.get(repo.name)
+            if (
+                record
+                and record.tokens
+                and repo.name not in self.plan.in_flight
+                and repo_status(repo, record, now).state is not State.NEEDS_LOGIN
+            ):
+                self._start_refresh(repo, auto=False)
+                started += 1
+        self.notify(f"Refreshing {started} repositor{'y' if started == 1 else 'ies'}.")
+
+    def action_revoke(self) -> None:
+        repo = self._need_repo()
+        if repo is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self._revoke(repo), group="revoke", exit_on_error=False)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Revoke {repo.name}?",
+                f"This revokes the access and refresh token of {repo.name} ({repo.project}) at "
+                f"{repo.gitlab.url} and forgets them. PAC stops working for this repository "
+                "until someone logs in again.",
+                "Revoke",
+            ),
+            answered,
+        )
+
+    def action_toggle_auto(self) -> None:
+        self.ctx.auto_refresh = not self.ctx.auto_refresh
+        self.notify(f"Auto-refresh {'on' if self.ctx.auto_refresh else 'off'}.")
+        self.tick()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("visible")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_class("visible") or box.value:
+            box.value = ""
+            box.remove_class("visible")
+            self.filter_text = ""
+            self.query_one("#repos", RepoTable).focus()
+            self.tick()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self.tick()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.query_one("#repos", RepoTable).focus()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    def action_onboard(self) -> None:
+        from pac_tui.ui.screens.onboarding import OnboardingScreen
+
+        self.app.push_screen(OnboardingScreen(self.ctx), lambda _: self.after_onboarding())
+
+    def after_onboarding(self) -> None:
+        try:
+            self.ctx.reload_config()
+        except PacTuiError as exc:
+            self.notify(str(exc), title="Config", severity="error", timeout=15)
+        self.reload()
+
+    # ---- workers --------------------------------------------------------------------------
+
+    def _start_refresh(self, repo: Repository, auto: bool) -> None:
+        self.plan.started(repo.name)
+        self.run_worker(self._refresh(repo, auto), group="refresh", exit_on_error=False)
+        self._show_panel()
+
+    async def _refresh(self, repo: Repository, auto: bool) -> None:
+        try:
+            result = await refresh(repo, self.ctx.store, self.ctx.clock)
+        except NeedsLogin as exc:
+            self.plan.succeeded(repo.name)  # nothing to retry: the user has to log in
+            self.notify(str(exc), title="Needs login", severity="error", timeout=15)
+        except PacTuiError as exc:
+            retry = self.plan.failed(repo.name, self.ctx.clock.now())
+            wait = countdown((retry - self.ctx.clock.now()).total_seconds())
+            self.notify(
+                f"{exc}\nRetrying in {wait}.",
+                title=f"Refresh of {repo.name} failed",
+                severity="warning" if auto else "error",
+                timeout=10,
+            )
+        else:
+            self.plan.succeeded(repo.name)
+            if not auto:
+                word = {
+                    RefreshAction.REFRESHED: "refreshed",
+                    RefreshAction.ADOPTED: "already refreshed by another process",
+                    RefreshAction.SKIPPED: "not due",
+                }[result.action]
+                self.notify(f"{repo.name}: {word}.")
+        finally:
+            self.plan.in_flight.discard(repo.name)
+            self.reload()
+
+    async def _revoke(self, repo: Repository) -> None:
+        try:
+            record = await revoke(repo, self.ctx.store, self.ctx.clock)
+        except PacTuiError as exc:
+            self.notify(str(exc), title=f"Revoke of {repo.name} failed", severity="error")
+        else:
+            message = "revoked and forgotten" if record else "nothing to revoke"
+            self.notify(f"{repo.name}: {message}.")
+        finally:
+            self.reload()

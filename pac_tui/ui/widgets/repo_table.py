@@ -1,0 +1,83 @@
+"""The repositories table. One 1 Hz tick updates only the cells whose text changed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from pac_tui.humanize import ago
+from pac_tui.status import RepoStatus
+from pac_tui.ui.widgets.badges import badge, countdown_text
+
+# What matters most comes first, so a narrow terminal cuts the least useful columns.
+COLUMNS = (
+    ("Name", "name"),
+    ("State", "state"),
+    ("Expires in", "expires"),
+    ("GitLab project", "project"),
+    ("Instance", "host"),
+    ("Last refresh", "refreshed"),
+    ("Last webhook", "webhook"),
+)
+
+
+def _cells(status: RepoStatus, now: datetime) -> dict[str, Text | str]:
+    return {
+        "name": Text(status.name, style="bold"),
+        "state": badge(status),
+        "expires": countdown_text(status),
+        "project": status.project,
+        "host": status.gitlab.split("://", 1)[-1],
+        "refreshed": Text(ago(status.refreshed_at, now), style="dim")
+        if status.refreshed_at
+        else Text("—", style="dim"),
+        "webhook": Text("—", style="dim"),
+    }
+
+
+class RepoTable(DataTable[Text | str]):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self._shown: dict[str, dict[str, str]] = {}
+        self._order: list[str] = []
+
+    def on_mount(self) -> None:
+        for label, key in COLUMNS:
+            self.add_column(label, key=key)
+
+    @property
+    def selected_name(self) -> str | None:
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return row_key.value
+
+    def show(self, statuses: list[RepoStatus], now: datetime) -> None:
+        """Show exactly these rows, in this order; cheap when only countdowns moved."""
+        names = [s.name for s in statuses]
+        if names != self._order:
+            self._rebuild(statuses, now)
+            return
+        for status in statuses:
+            shown = self._shown[status.name]
+            for key, value in _cells(status, now).items():
+                plain = value.markup if isinstance(value, Text) else value
+                if shown.get(key) != plain:
+                    shown[key] = plain
+                    self.update_cell(status.name, key, value)
+
+    def _rebuild(self, statuses: list[RepoStatus], now: datetime) -> None:
+        selected = self.selected_name
+        self.clear()
+        self._shown.clear()
+        for status in statuses:
+            cells = _cells(status, now)
+            self.add_row(*cells.values(), key=status.name)
+            self._shown[status.name] = {
+                k: v.markup if isinstance(v, Text) else v for k, v in cells.items()
+            }
+        self._order = [s.name for s in statuses]
+        if selected in self._order:
+            self.move_cursor(row=self._order.index(selected))

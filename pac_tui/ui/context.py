@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 
 from pac_tui.clock import Clock, SystemClock
 from pac_tui.config import Config, load_config
-from pac_tui.oauth.login import DEFAULT_TIMEOUT
+from pac_tui.models import TokenRecord
+from pac_tui.oauth.login import DEFAULT_TIMEOUT, login
 from pac_tui.stores.file_store import TokenStore
 
 
@@ -24,6 +25,7 @@ class AppContext:
     login_timeout: float = DEFAULT_TIMEOUT
     local_tz: tzinfo | None = None  # None: the machine's zone
     auto_refresh: bool = True
+    login: Callable[..., Awaitable[TokenRecord]] = login  # the core's browser login
 
     def reload_config(self) -> None:
         """Re-read the config file (after the walkthrough wrote it); raises `ConfigError`."""

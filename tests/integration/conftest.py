@@ -20,27 +20,6 @@ from tests.providers.base import OAuthApp, Provider
 DRIVER = Path(__file__).parents[1] / "providers" / "browser_driver.py"
 
 
-@pytest.fixture(scope="session")
-def dot_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
-    from tests.providers.dot import start_dot_provider
-
-    with start_dot_provider(tmp_path_factory.mktemp("dot")) as provider:
-        yield provider
-
-
-@pytest.fixture(scope="session")
-def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
-    from tests.providers.oidc_provider import start_oidc_provider
-
-    with start_oidc_provider(tmp_path_factory.mktemp("oidc")) as provider:
-        yield provider
-
-
-@pytest.fixture(params=["dot", "oidc"], ids=["django-oauth-toolkit", "oidc-provider"])
-def provider(request: pytest.FixtureRequest) -> Provider:
-    return request.getfixturevalue(f"{request.param}_provider")
-
-
 @dataclass
 class Harness:
     """A config, a data dir and a browser for one test; runs `pac-tui` and remembers everything

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
 
 from pac_tui.clock import ManualClock
 from pac_tui.config import load_config
@@ -13,6 +15,8 @@ from pac_tui.models import RefreshOutcome, TokenRecord, TokenSet
 from pac_tui.stores.file_store import TokenStore
 from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.context import AppContext
+from tests.providers.base import Provider
+from tests.providers.browser_driver import drive
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
@@ -103,5 +107,37 @@ def three_repos(tmp_path: Path) -> AppContext:
 
 
 def make_app(ctx: AppContext) -> PacTuiApp:
-    """The app with the 1 Hz timer off: tests drive `dashboard.tick()` and the clock themselves."""
-    return PacTuiApp(ctx, tick_interval=None)
+    """The app with the 1 Hz timer and animations off: tests drive `dashboard.tick()` and the
+    clock themselves, so nothing depends on wall-clock time."""
+    app = PacTuiApp(ctx, tick_interval=None)
+    app.animation_level = "none"
+    return app
+
+
+async def still(pilot: Pilot[None]) -> None:
+    """Before a snapshot: no blinking cursor anywhere."""
+    for box in pilot.app.screen.query(Input):
+        box.cursor_blink = False
+    await pilot.pause()
+
+
+def provider_context(tmp_path: Path, provider: Provider, confidential: bool = True) -> AppContext:
+    """One repository `demo` on a real provider; the browser is real Chromium, opened by the core
+    in a thread exactly as `webbrowser.open` would be."""
+    app = provider.confidential if confidential else provider.public
+    secret = f'client_secret = "{app.client_secret}"\n' if app.client_secret else ""
+    text = (
+        f'[gitlab.default]\nurl = "{{url}}"\nclient_id = "{app.client_id}"\n{secret}'
+        '[[repositories]]\nname = "demo"\nproject = "group/demo"\n'
+    )
+    settings = {
+        "PAC_TUI_TEST_USERNAME": provider.username,
+        "PAC_TUI_TEST_PASSWORD": provider.password,
+        "PAC_TUI_TEST_CONSENT": "Authorize",
+    }
+    return make_context(
+        tmp_path,
+        url=provider.url,
+        config_text=text,
+        open_browser=lambda url: drive(url, settings),
+    )

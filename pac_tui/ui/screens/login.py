@@ -7,6 +7,8 @@ thread by the core, so the UI never freezes. Cancelling the worker closes the ca
 from __future__ import annotations
 
 from rich.markup import escape
+from rich.style import Style
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -18,7 +20,6 @@ from pac_tui.config import Repository
 from pac_tui.errors import PacTuiError
 from pac_tui.humanize import countdown
 from pac_tui.models import TokenRecord
-from pac_tui.oauth.login import login
 from pac_tui.ui.context import AppContext
 
 
@@ -54,7 +55,7 @@ class LoginScreen(ModalScreen[TokenRecord | None]):
 
     async def _login(self) -> None:
         try:
-            record = await login(
+            record = await self.ctx.login(
                 self.repo,
                 self.ctx.store,
                 self.ctx.clock,
@@ -65,6 +66,9 @@ class LoginScreen(ModalScreen[TokenRecord | None]):
         except PacTuiError as exc:
             self._finish(f"[b red]✖ Login failed[/b red]\n{escape(str(exc))}")
             return
+        except Exception as exc:  # a bug must show, not leave the dialog waiting forever
+            self._finish(f"[b red]✖ Unexpected error[/b red]\n{escape(repr(exc))}")
+            raise
         self.result = record
         tokens = record.tokens
         who = f" as [b]{record.username}[/b]" if record.username else ""
@@ -77,8 +81,10 @@ class LoginScreen(ModalScreen[TokenRecord | None]):
         self.url = url
         opening = "Opening your browser." if self.ctx.open_browser else "Open this URL:"
         self.query_one("#login-url", Static).update(
-            f"{opening} If it does not open, visit (c copies it):\n\n"
-            f"[link={url}]{escape(url)}[/link]"
+            Text.assemble(
+                f"{opening} If it does not open, visit (c copies it):\n\n",
+                Text(url, style=Style(link=url, color="cyan")),
+            )
         )
 
     def _finish(self, text: str) -> None:

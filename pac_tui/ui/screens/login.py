@@ -79,10 +79,14 @@ class LoginScreen(ModalScreen[TokenRecord | None]):
 
     def _show_url(self, url: str) -> None:
         self.url = url
-        opening = "Opening your browser." if self.ctx.open_browser else "Open this URL:"
+        opening = (
+            "Opening your browser. If it does not open, visit"
+            if self.ctx.open_browser
+            else "Open this URL in a browser that reaches this machine's 127.0.0.1"
+        )
         self.query_one("#login-url", Static).update(
             Text.assemble(
-                f"{opening} If it does not open, visit (c copies it):\n\n",
+                f"{opening} (c copies it):\n\n",
                 Text(url, style=Style(link=url, color="cyan")),
             )
         )

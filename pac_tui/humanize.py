@@ -27,7 +27,11 @@ def countdown(seconds: float | None) -> str:
 def ago(then: datetime | None, now: datetime) -> str:
     if then is None:
         return "never"
-    seconds = (now - then).total_seconds()
-    if seconds < 0:
+    seconds = int((now - then).total_seconds())
+    if seconds < 5:
         return "just now"
-    return "just now" if seconds < 5 else f"{countdown(seconds)} ago"
+    if seconds < 60:
+        return f"{seconds}s ago"
+    if seconds < 3600:
+        return f"{seconds // 60}m ago"  # minutes are enough for the past; it changes less often
+    return f"{countdown(seconds)} ago"

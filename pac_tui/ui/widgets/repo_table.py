@@ -37,11 +37,24 @@ def _cells(status: RepoStatus, now: datetime) -> dict[str, Text | str]:
     }
 
 
+def _key(value: Text | str) -> tuple[str, str]:
+    return (value.plain, str(value.style)) if isinstance(value, Text) else (value, "")
+
+
 class RepoTable(DataTable[Text | str]):
+    """Rows are keyed by repository name.
+
+    A tick rewrites only the cells of rows on screen whose text or style changed; rows off screen
+    are brought up to date when they scroll into view. With 1,000 repositories this keeps a tick
+    to the few dozen visible rows (bench/RESULTS.md).
+    """
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
-        self._shown: dict[str, dict[str, str]] = {}
+        self._shown: dict[str, dict[str, tuple[str, str]]] = {}
         self._order: list[str] = []
+        self._latest: dict[str, RepoStatus] = {}
+        self._now: datetime | None = None
 
     def on_mount(self) -> None:
         for label, key in COLUMNS:
@@ -56,17 +69,32 @@ class RepoTable(DataTable[Text | str]):
 
     def show(self, statuses: list[RepoStatus], now: datetime) -> None:
         """Show exactly these rows, in this order; cheap when only countdowns moved."""
-        names = [s.name for s in statuses]
-        if names != self._order:
+        self._latest = {s.name: s for s in statuses}
+        self._now = now
+        if [s.name for s in statuses] != self._order:
             self._rebuild(statuses, now)
             return
-        for status in statuses:
-            shown = self._shown[status.name]
-            for key, value in _cells(status, now).items():
-                plain = value.markup if isinstance(value, Text) else value
-                if shown.get(key) != plain:
-                    shown[key] = plain
-                    self.update_cell(status.name, key, value)
+        self._update_visible()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._update_visible()
+
+    def _update_visible(self) -> None:
+        if self._now is None or not self._order:
+            return
+        first = max(0, int(self.scroll_y))
+        last = min(len(self._order), first + max(self.size.height, 1) + 1)
+        for name in self._order[first:last]:
+            status = self._latest.get(name)
+            if status is None:
+                continue
+            shown = self._shown[name]
+            for key, value in _cells(status, self._now).items():
+                fingerprint = _key(value)
+                if shown.get(key) != fingerprint:
+                    shown[key] = fingerprint
+                    self.update_cell(name, key, value)
 
     def _rebuild(self, statuses: list[RepoStatus], now: datetime) -> None:
         selected = self.selected_name
@@ -75,9 +103,7 @@ class RepoTable(DataTable[Text | str]):
         for status in statuses:
             cells = _cells(status, now)
             self.add_row(*cells.values(), key=status.name)
-            self._shown[status.name] = {
-                k: v.markup if isinstance(v, Text) else v for k, v in cells.items()
-            }
+            self._shown[status.name] = {k: _key(v) for k, v in cells.items()}
         self._order = [s.name for s in statuses]
         if selected in self._order:
             self.move_cursor(row=self._order.index(selected))

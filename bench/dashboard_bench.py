@@ -1,0 +1,91 @@
+"""Dashboard with 1,000 configured repositories: time to first frame and cost of one tick.
+
+Run: .venv/bin/python -m bench.dashboard_bench  (results go to bench/RESULTS.md by hand).
+Goals (issue 3): first frame ≤ 1.0 s, one countdown tick ≤ 20 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from pac_tui.clock import ManualClock
+from tests.ui.conftest import make_app, make_context, token_record
+
+REPOS = 1000
+RUNS = 5
+TICKS = 120
+
+
+def _context(tmp: Path):
+    lines = ['[gitlab.default]\nurl = "{url}"\nclient_id = "app-id"\n']
+    records = {}
+    url = "https://gitlab.example.com"
+    for i in range(REPOS):
+        name = f"repo-{i:04d}"
+        lines.append(f'[[repositories]]\nname = "{name}"\nproject = "group{i % 37}/{name}"\n')
+        if i % 10:  # 90 % logged in, spread over every countdown format
+            records[name] = token_record(url, 7200, 30 + (i * 7) % 7100)
+    ctx = make_context(tmp, url=url, config_text="\n".join(lines), records=records)
+    ctx.auto_refresh = False  # measure drawing, not the network
+    return ctx
+
+
+async def _one_run(tmp: Path) -> tuple[float, list[float], list[float], list[float]]:
+    ctx = _context(tmp)
+    started = time.perf_counter()
+    app = make_app(ctx)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        first_frame = time.perf_counter() - started
+        clock = ctx.clock
+        assert isinstance(clock, ManualClock)
+        idle = []  # what pilot.pause() costs with nothing to draw, to subtract from repaints
+        for _ in range(TICKS // 4):
+            t0 = time.perf_counter()
+            await pilot.pause()
+            idle.append((time.perf_counter() - t0) * 1000)
+        tick_only, tick_and_paint = [], []
+        for _ in range(TICKS):
+            clock.advance(1)
+            t0 = time.perf_counter()
+            app.dashboard.tick()
+            t1 = time.perf_counter()
+            await pilot.pause()
+            t2 = time.perf_counter()
+            tick_only.append((t1 - t0) * 1000)
+            tick_and_paint.append((t2 - t0) * 1000)
+    return first_frame, tick_only, tick_and_paint, idle
+
+
+def main() -> None:
+    firsts, ticks, painted, idles = [], [], [], []
+    for run in range(RUNS):
+        with tempfile.TemporaryDirectory() as tmp:
+            first, tick_only, tick_paint, idle = asyncio.run(_one_run(Path(tmp)))
+        firsts.append(first)
+        ticks += tick_only
+        painted += tick_paint
+        idles += idle
+        print(f"run {run + 1}: first frame {first * 1000:.0f} ms")
+
+    def pct(values: list[float], q: int) -> float:
+        return statistics.quantiles(values, n=100)[q - 1]
+
+    print(f"repositories: {REPOS}, runs: {RUNS}, ticks per run: {TICKS}")
+    print(
+        f"first frame: median {statistics.median(firsts) * 1000:.0f} ms, "
+        f"max {max(firsts) * 1000:.0f} ms"
+    )
+    print(f"tick (update): median {statistics.median(ticks):.2f} ms, p95 {pct(ticks, 95):.2f} ms")
+    print(
+        f"tick + repaint: median {statistics.median(painted):.2f} ms, p95 {pct(painted, 95):.2f} ms"
+    )
+    print(f"idle pause (nothing to draw): median {statistics.median(idles):.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ from pac_tui.ui.screens.help import HelpScreen
 from pac_tui.ui.screens.login import LoginScreen
 from pac_tui.ui.widgets.repo_table import COLUMNS, RepoTable
 from tests.providers.base import Provider
+from tests.providers.browser_driver import drive
 from tests.ui.conftest import make_app, provider_context
 
 SIZE = (140, 36)
@@ -348,3 +349,25 @@ async def test_q_quits_and_stops_a_waiting_login(tmp_path: Path, dot_provider: P
     assert app.return_code == 0 or app.return_code is None
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+async def test_login_modal_shows_a_denial_and_stores_nothing(
+    tmp_path: Path, dot_provider: Provider
+) -> None:
+    ctx = provider_context(tmp_path, dot_provider)
+    settings = {
+        "PAC_TUI_TEST_USERNAME": dot_provider.username,
+        "PAC_TUI_TEST_PASSWORD": dot_provider.password,
+        "PAC_TUI_TEST_CONSENT": "Deny",
+    }
+    ctx.open_browser = lambda url: drive(url, settings)
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l")
+        await settle(pilot)
+        assert "Login failed" in screen_text(app)
+        assert "access was denied in the browser" in screen_text(app)
+        await pilot.press("escape")
+        assert app.screen is app.dashboard
+        assert table_rows(app)["demo"]["state"] == "○ needs login"
+    assert not ctx.store.path.exists()

@@ -27,6 +27,8 @@ class PacTuiApp(App[None]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if screen is not self.dashboard:
+            return  # the dashboard's actions only make sense on the dashboard
         board = self.dashboard
         yield SystemCommand("Log in", "Log in to the selected repository", board.action_login)
         yield SystemCommand("Refresh", "Refresh the selected repository now", board.action_refresh)

@@ -36,3 +36,7 @@ def test_help(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_revoke_confirmation(snap_compare: Any, tmp_path: Path) -> None:
     assert _compare(snap_compare, states.revoke_confirmation(tmp_path))
+
+
+def test_onboarding_first_step(snap_compare: Any, tmp_path: Path) -> None:
+    assert _compare(snap_compare, states.onboarding(tmp_path))

@@ -1,0 +1,357 @@
+"""The onboarding walkthrough: add a repository, from the GitLab instance to the webhook.
+
+Steps: instance URL → registering the OAuth application → its ID (and secret), checked against
+the instance's token endpoint → project path and name (the config file is written here) → login
+→ webhook settings → done. Every entry is checked in place; nothing is written before the project
+step, and what is written is validated by the core first. Shown at start when no repository is
+configured, and from the dashboard (o, or "Add repository" in the palette).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.screen import Screen
+from textual.widgets import Button, ContentSwitcher, Footer, Header, Input, Static
+
+from pac_tui.config_writer import (
+    add_repository,
+    check_name,
+    check_project,
+    normalize_gitlab_url,
+    suggest_name,
+)
+from pac_tui.errors import PacTuiError, ProviderUnavailable
+from pac_tui.models import TokenRecord
+from pac_tui.oauth.client_check import check_client
+from pac_tui.ui.context import AppContext
+from pac_tui.ui.screens import onboarding_steps as steps
+from pac_tui.ui.screens.onboarding_steps import STEPS, Draft
+
+_NEXT_LABELS = {"client": "Check & next", "project": "Save & next", "done": "Finish"}
+_FIRST_FOCUS = {
+    "instance": "#ob-url",
+    "client": "#ob-client-id",
+    "project": "#ob-project",
+    "login": "#ob-login-now",
+}
+_STEP_KEYS = {  # the keys that only mean something on one step
+    "copy_redirect": "register",
+    "copy_scope": "register",
+    "copy_secret": "webhook",
+}
+
+
+class OnboardingScreen(Screen[str | None]):
+    """Dismisses with the added repository's name, or None when left before it was saved."""
+
+    BINDINGS = [
+        Binding("escape", "leave", "Leave"),
+        Binding("ctrl+b", "back", "Back"),
+        Binding("ctrl+n", "next", "Next"),
+        Binding("u", "copy_redirect", "Copy redirect URI"),
+        Binding("s", "copy_scope", "Copy scope"),
+        Binding("t", "copy_secret", "Copy secret token"),
+        Binding("o", "open_page", "Open in browser"),
+        Binding("l", "login", "Log in now"),
+    ]
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.draft = Draft()
+        self.step = STEPS[0]
+        self.checking = False
+        self._suggested_name = ""
+        self._prefilled = ("", "")
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="ob-body"):
+            yield Static("", id="ob-progress")
+            with ContentSwitcher(initial=self.step, id="ob-steps"):
+                yield from steps.compose_steps()
+            with Horizontal(id="ob-nav"):
+                yield Button("Back", id="ob-back")
+                yield Button("Next", id="ob-next", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Add a repository"
+        known = list(self.ctx.config.gitlab.values())
+        self.query_one("#ob-url", Input).value = known[0].url if known else steps.DEFAULT_URL
+        self._show(self.step)
+
+    # ---- navigation -------------------------------------------------------------------------
+
+    def _show(self, step: str) -> None:
+        self.step = step
+        for widget_id, text in steps.texts(step, self.draft, str(self.ctx.config_path)).items():
+            self.query_one(f"#{widget_id}", Static).update(text)
+        self.query_one("#ob-steps", ContentSwitcher).current = step
+        self.query_one("#ob-progress", Static).update(steps.progress(step))
+        skip = step == "login" and not self.draft.logged_in
+        self.query_one("#ob-next", Button).label = (
+            "Skip" if skip else _NEXT_LABELS.get(step, "Next")
+        )
+        self.query_one("#ob-back", Button).disabled = not self.check_action("back", ())
+        self._set_checking(False)
+        self.query_one(_FIRST_FOCUS.get(step, "#ob-next")).focus()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            index = STEPS.index(self.step)
+            return index > 0 and not (self.draft.written and self.step == "login")
+        if action in _STEP_KEYS:
+            return self.step == _STEP_KEYS[action]
+        if action == "open_page":
+            return self.step in ("register", "webhook")
+        if action == "login":
+            return self.step == "login"
+        return True
+
+    def action_back(self) -> None:
+        if not self.check_action("back", ()):
+            return
+        self.workers.cancel_group(self, "client-check")
+        self._show(STEPS[STEPS.index(self.step) - 1])
+
+    def action_next(self) -> None:
+        if self.checking:
+            return
+        {
+            "instance": self._next_instance,
+            "register": lambda: self._show("client"),
+            "client": self._next_client,
+            "project": self._next_project,
+            "login": lambda: self._show("webhook"),
+            "webhook": lambda: self._show("done"),
+            "done": lambda: self.dismiss(self.draft.name),
+        }[self.step]()
+
+    def action_leave(self) -> None:
+        self.dismiss(self.draft.name if self.draft.written else None)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        actions = {
+            "ob-back": self.action_back,
+            "ob-next": self.action_next,
+            "ob-copy-redirect": self.action_copy_redirect,
+            "ob-copy-scope": self.action_copy_scope,
+            "ob-copy-secret": self.action_copy_secret,
+            "ob-open-applications": self.action_open_page,
+            "ob-open-hooks": self.action_open_page,
+            "ob-login-now": self.action_login,
+        }
+        action = actions.get(event.button.id or "")
+        if action is not None:
+            event.stop()
+            action()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        """Enter moves to the step's next field, and from its last one to the next step."""
+        event.stop()
+        following = {"ob-client-id": "#ob-client-secret", "ob-project": "#ob-name"}
+        target = following.get(event.input.id or "")
+        if target:
+            self.query_one(target).focus()
+        else:
+            self.action_next()
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        """Editing a field clears its explanation; the name follows the project until edited."""
+        field = event.input.id or ""
+        errors = {
+            "ob-url": "#ob-url-error",
+            "ob-client-id": "#ob-client-status",
+            "ob-client-secret": "#ob-client-status",
+            "ob-project": "#ob-project-error",
+            "ob-name": "#ob-name-error",
+        }
+        if field in errors:
+            self._explain(errors[field], "")
+        if field == "ob-project":
+            name = self.query_one("#ob-name", Input)
+            if name.value in ("", self._suggested_name) and event.value.strip():
+                self._suggested_name = suggest_name(event.value, self._taken_names())
+                name.value = self._suggested_name
+
+    def _explain(self, selector: str, text: str, severity: str = "error") -> None:
+        widget = self.query_one(selector, Static)
+        widget.set_classes(f"ob-{severity}")
+        widget.update(text)
+
+    # ---- the steps that check something -------------------------------------------------------
+
+    def _next_instance(self) -> None:
+        try:
+            url = normalize_gitlab_url(self.query_one("#ob-url", Input).value)
+        except ValueError as exc:
+            self._explain("#ob-url-error", f"✖ {escape(str(exc))}")
+            return
+        d = self.draft
+        if url != d.url:
+            d.unchecked = False
+        d.url = url
+        d.known_app = next((a for a in self.ctx.config.gitlab.values() if a.url == url), None)
+        self._prefill_client()
+        self._show("register")
+
+    def _prefill_client(self) -> None:
+        """Fill in the ID and secret of the instance's known application, unless the user typed
+        their own; clear what was filled in for another instance."""
+        fields = self.query_one("#ob-client-id", Input), self.query_one("#ob-client-secret", Input)
+        current = (fields[0].value, fields[1].value)
+        if current not in (("", ""), self._prefilled):
+            return
+        app = self.draft.known_app
+        self._prefilled = (app.client_id, app.client_secret or "") if app else ("", "")
+        fields[0].value, fields[1].value = self._prefilled
+
+    def _next_client(self) -> None:
+        d = self.draft
+        client_id = self.query_one("#ob-client-id", Input).value.strip()
+        secret = self.query_one("#ob-client-secret", Input).value.strip() or None
+        if not client_id:
+            self._explain(
+                "#ob-client-status", "✖ Paste the Application ID that GitLab shows for the app."
+            )
+            return
+        if d.unchecked and (client_id, secret) == (d.client_id, d.client_secret):
+            self._show("project")  # second Next after "unreachable": continue, unchecked
+            return
+        d.client_id, d.client_secret, d.unchecked = client_id, secret, False
+        self._set_checking(True)
+        self._explain(
+            "#ob-client-status", f"Checking the application at {escape(d.url)}…", "pending"
+        )
+        self.run_worker(self._check(), group="client-check", exclusive=True, exit_on_error=False)
+
+    async def _check(self) -> None:
+        d = self.draft
+        try:
+            await check_client(d.app)
+        except ProviderUnavailable as exc:
+            self._set_checking(False)
+            d.unchecked = True
+            self._explain(
+                "#ob-client-status",
+                f"⚠ {escape(str(exc))}\nThe application could not be checked. Press Next again "
+                "to continue anyway; the login will tell if the ID or secret is wrong.",
+                "warning",
+            )
+            return
+        except PacTuiError as exc:
+            self._set_checking(False)
+            self._explain("#ob-client-status", f"✖ {escape(str(exc))}")
+            return
+        self._show("project")
+        self.notify(f"{d.url} accepts this application.", title="Application checked")
+
+    def _set_checking(self, checking: bool) -> None:
+        """While the check runs, the entries it checks cannot change and Next waits."""
+        was = self.checking
+        self.checking = checking
+        self.query_one("#ob-next", Button).disabled = checking
+        for field in self.query("#client Input"):
+            field.disabled = checking
+        if was and not checking and self.step == "client":
+            self.query_one("#ob-client-id").focus()
+
+    def _taken_names(self) -> list[str]:
+        return [repo.name for repo in self.ctx.config.repositories]
+
+    def _next_project(self) -> None:
+        d = self.draft
+        ok = True
+        try:
+            project = check_project(self.query_one("#ob-project", Input).value)
+        except ValueError as exc:
+            self._explain("#ob-project-error", f"✖ {escape(str(exc))}")
+            ok = False
+        try:
+            name = check_name(self.query_one("#ob-name", Input).value, self._taken_names())
+        except ValueError as exc:
+            self._explain("#ob-name-error", f"✖ {escape(str(exc))}")
+            ok = False
+        if not ok:
+            return
+        webhook_secret = secrets.token_urlsafe(24)
+        try:
+            key = add_repository(
+                self.ctx.config_path,
+                gitlab_url=d.url,
+                client_id=d.client_id,
+                client_secret=d.client_secret,
+                name=name,
+                project=project,
+                webhook_secret=webhook_secret,
+            )
+        except PacTuiError as exc:
+            self._explain("#ob-project-error", f"✖ Nothing was saved: {escape(str(exc))}")
+            return
+        d.project, d.name, d.gitlab_key, d.webhook_secret = project, name, key, webhook_secret
+        d.written = True
+        try:
+            self.ctx.reload_config()
+        except PacTuiError as exc:  # written and validated, so only a race could get here
+            self.notify(str(exc), title="Config", severity="error", timeout=15)
+        self._show("login")
+
+    # ---- step actions -------------------------------------------------------------------------
+
+    def _copy(self, text: str, what: str) -> None:
+        self.app.copy_to_clipboard(text)
+        self.notify(f"{what} copied to the clipboard.")
+
+    def action_copy_redirect(self) -> None:
+        self._copy(self.draft.redirect_uri, "Redirect URI")
+
+    def action_copy_scope(self) -> None:
+        self._copy(self.draft.scope, "Scope")
+
+    def action_copy_secret(self) -> None:
+        self._copy(self.draft.webhook_secret, "Secret token")
+
+    def action_open_page(self) -> None:
+        d = self.draft
+        url = d.applications_page if self.step == "register" else d.hooks_page
+        opener = self.ctx.open_browser
+        if opener is None:
+            self._copy(url, "No browser here; the page URL was")
+            return
+        self.run_worker(lambda: opener(url), thread=True, exit_on_error=False)
+        self.notify(f"Opening {url}")
+
+    def action_login(self) -> None:
+        from pac_tui.ui.screens.login import LoginScreen
+
+        try:
+            repo = self.ctx.config.repository(self.draft.name)
+        except PacTuiError as exc:
+            self.notify(str(exc), title="Login", severity="error")
+            return
+        self.app.push_screen(LoginScreen(self.ctx, repo), self._logged_in)
+
+    def _logged_in(self, record: TokenRecord | None) -> None:
+        d = self.draft
+        outcome = self.query_one("#ob-login-outcome", Static)
+        if record is None:
+            outcome.update(
+                "[$text-warning]Not logged in.[/] Try again (l), or skip (Next) and log in later."
+            )
+            return
+        d.logged_in, d.logged_in_as = True, record.username
+        who = f" as [b]{escape(record.username)}[/b]" if record.username else ""
+        outcome.update(f"[$text-success]✔ Logged in{who}.[/] Next: the webhook.")
+        self.query_one("#ob-next", Button).label = "Next"
+        self.query_one("#ob-next", Button).focus()

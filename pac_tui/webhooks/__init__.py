@@ -1,0 +1,1 @@
+"""Webhooks: receiver, durable journal, event summaries, relay, replay and the smee source."""

@@ -1,0 +1,58 @@
+"""What the webhook parts hand each other: one delivery, as received and as journaled."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+TOKEN_HEADER = "X-Gitlab-Token"  # noqa: S105 (a header name, not a secret)
+REDACTED = "[redacted]"
+
+
+class Verdict(enum.StrEnum):
+    ACCEPTED = "accepted"  # token matched the repository's webhook_secret
+    UNVERIFIED = "unverified"  # the repository has no webhook_secret configured
+    UNKNOWN_REPO = "unknown-repo"  # no configured repository has this project
+    REJECTED = "rejected"  # wrong or missing X-Gitlab-Token: answered 401
+    MALFORMED = "malformed"  # not JSON (or not a JSON object): answered 400
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One readable line for a delivery, and what PAC would make of it."""
+
+    line: str
+    project: str | None = None  # path_with_namespace, when the payload names one
+    pac_event: str | None = None  # e.g. "push", "pull_request", "retest-comment"; None: ignored
+    pac_command: str | None = None  # "/retest", "/test", "/ok-to-test", "/cancel" in a note
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery as the journal keeps it. `headers` never holds the token's value."""
+
+    received_at: datetime
+    kind: str  # the X-Gitlab-Event header ("" when absent)
+    verdict: Verdict
+    summary: str
+    headers: dict[str, str]
+    body: bytes
+    repo: str | None = None  # configured repository name
+    project: str | None = None
+    pac_event: str | None = None
+    idempotency_key: str | None = None
+    event_uuid: str | None = None
+    source: str = "http"  # "http" or "smee"
+    id: int | None = None  # journal row id, once stored
+    redeliveries: int = 0
+    relay_status: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Headers as they may be stored and shown: the token header's value is replaced."""
+    return {
+        name: (REDACTED if name.lower() == TOKEN_HEADER.lower() else value)
+        for name, value in headers.items()
+    }

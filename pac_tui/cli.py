@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from pac_tui import __version__
+from pac_tui import __version__, webhook_commands
 from pac_tui.clock import Clock, SystemClock
 from pac_tui.config import Config, load_config
 from pac_tui.errors import PacTuiError, UsageError
@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("revoke", help="revoke a repository's tokens at GitLab and forget them")
     p.add_argument("repo", metavar="REPO", help="repository name")
     p.set_defaults(run=cmd_revoke)
+
+    webhook_commands.add_parsers(sub)
     return parser
 
 

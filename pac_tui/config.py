@@ -27,6 +27,7 @@ _PROJECT_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-
 
 _GITLAB_KEYS = {"url", "client_id", "client_secret", "scopes", "redirect_uri"}
 _REPOSITORY_KEYS = {"name", "project", "gitlab", "webhook_secret"}
+_WEBHOOK_KEYS = {"host", "port", "relay", "smee", "buffer", "retention"}
 
 
 @dataclass(frozen=True)
@@ -76,10 +77,37 @@ class Repository:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """The `[webhook]` table: where the receiver listens and where deliveries go next."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    relay: str | None = None  # the PAC controller's URL: accepted deliveries are forwarded there
+    smee: str | None = None  # a smee.io / gosmee channel to subscribe to
+    buffer: int = 10_000  # deliveries kept in the dashboard's log pane
+    retention: int = 1_000_000  # deliveries kept in the journal
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     gitlab: Mapping[str, GitLabApp]
     repositories: tuple[Repository, ...]
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+
+    def repository_for_project(
+        self, project: str, instance: str | None = None
+    ) -> Repository | None:
+        """The configured repository for a GitLab project path (case-insensitive).
+
+        When several instances host the same path, `instance` (X-Gitlab-Instance) decides.
+        """
+        wanted = project.strip("/").casefold()
+        matches = [r for r in self.repositories if r.project.casefold() == wanted]
+        if len(matches) > 1 and instance:
+            on_instance = [r for r in matches if r.gitlab.url == instance.rstrip("/")]
+            matches = on_instance or matches
+        return matches[0] if matches else None
 
     def repository(self, name: str) -> Repository:
         for repo in self.repositories:
@@ -113,9 +141,9 @@ def parse_config(text: str, path: Path | None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"not valid TOML: {exc}") from None
 
-    unknown = sorted(set(data) - {"gitlab", "repositories"})
+    unknown = sorted(set(data) - {"gitlab", "repositories", "webhook"})
     if unknown:
-        raise ConfigError(path, unknown[0], "unknown key (known: gitlab, repositories)")
+        raise ConfigError(path, unknown[0], "unknown key (known: gitlab, repositories, webhook)")
 
     gitlab_table = data.get("gitlab", {})
     if not isinstance(gitlab_table, dict):
@@ -137,7 +165,35 @@ def parse_config(text: str, path: Path | None) -> Config:
             )
         seen.add(repo.name)
         repositories.append(repo)
-    return Config(path=path, gitlab=gitlab, repositories=tuple(repositories))
+    webhook = _webhook(path, data.get("webhook", {}))
+    return Config(path=path, gitlab=gitlab, repositories=tuple(repositories), webhook=webhook)
+
+
+def _webhook(path: Path | None, table: Any) -> WebhookSettings:
+    if not isinstance(table, dict):
+        raise ConfigError(path, "webhook", "must be a table")
+    _reject_unknown(path, "webhook", table, _WEBHOOK_KEYS)
+    defaults = WebhookSettings()
+    host = _string(path, "webhook.host", table.get("host", defaults.host))
+    port = table.get("port", defaults.port)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError(path, "webhook.port", "must be a port number, 0 to 65535")
+    urls = {}
+    for key in ("relay", "smee"):
+        value = table.get(key)
+        if value is not None:
+            value = _string(path, f"webhook.{key}", value)
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(path, f"webhook.{key}", f"{value!r} is not an http(s) URL")
+        urls[key] = value
+    sizes = {}
+    for key in ("buffer", "retention"):
+        value = table.get(key, getattr(defaults, key))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(path, f"webhook.{key}", "must be a whole number of deliveries ≥ 1")
+        sizes[key] = value
+    return WebhookSettings(host=host, port=port, **urls, **sizes)
 
 
 def _config_from_env(env: Mapping[str, str]) -> Config:

@@ -20,6 +20,11 @@ class PacTuiApp(App[None]):
         self.ctx = ctx
         self.dashboard = DashboardScreen(ctx, tick_interval)
 
+    async def action_quit(self) -> None:
+        """Stop the webhook receiver (and every worker) before leaving."""
+        await self.dashboard.shutdown()
+        self.exit()
+
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
         if not self.ctx.config.repositories:

@@ -25,6 +25,8 @@ class AppContext:
     login_timeout: float = DEFAULT_TIMEOUT
     local_tz: tzinfo | None = None  # None: the machine's zone
     auto_refresh: bool = True
+    receive_webhooks: bool = True  # run the webhook receiver inside the dashboard
+    webhook_port: int | None = None  # None: [webhook] port of the config
     login: Callable[..., Awaitable[TokenRecord]] = login  # the core's browser login
 
     def reload_config(self) -> None:

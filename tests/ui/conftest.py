@@ -85,6 +85,7 @@ def make_context(
         open_browser=open_browser,  # type: ignore[arg-type]
         login_timeout=30,
         local_tz=UTC,
+        receive_webhooks=False,  # tests that want the receiver turn it on, on port 0
     )
 
 
@@ -116,6 +117,7 @@ def make_app(ctx: AppContext) -> PacTuiApp:
 
 async def still(pilot: Pilot[None]) -> None:
     """Before a snapshot: no blinking cursor anywhere."""
+    await pilot.app.workers.wait_for_complete()
     for box in pilot.app.screen.query(Input):
         box.cursor_blink = False
     await pilot.pause()

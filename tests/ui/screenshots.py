@@ -18,7 +18,7 @@ from tests.ui import states
 from tests.ui.conftest import still
 
 OUT = Path(__file__).parents[2] / "screenshots"
-PICTURED = ("dashboard", "token-panel", "login-modal", "onboarding")
+PICTURED = ("dashboard", "token-panel", "login-modal", "onboarding", "dashboard-with-events")
 
 
 async def render_svg(state: states.State) -> str:

@@ -7,15 +7,21 @@ timers, animations or network.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pac_tui.models import TokenRecord
 from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.context import AppContext
-from tests.ui.conftest import make_app, make_context, three_repo_context
+from pac_tui.webhooks.journal import Journal
+from pac_tui.webhooks.models import Delivery, Verdict
+from pac_tui.webhooks.service import journal_path
+from pac_tui.webhooks.summary import summarize
+from tests.ui.conftest import NOW, make_app, make_context, three_repo_context
 
 SIZE = (140, 36)
 AUTHORIZE_URL = (
@@ -68,6 +74,49 @@ def revoke_confirmation(tmp_path: Path) -> State:
     return State(make_app(_three(tmp_path)), ("x",))
 
 
+def dashboard_with_events(tmp_path: Path) -> State:
+    """The three repositories and a journal of real deliveries: accepted, rejected, malformed,
+    a merge request and a /retest comment, at fixed times."""
+    ctx = _three(tmp_path)
+    journal = Journal(journal_path(ctx.store.data_dir))
+    fixtures = Path(__file__).parents[1] / "fixtures" / "gitlab-webhooks"
+    push = json.loads((fixtures / "go-gitlab/webhooks/push.json").read_bytes())
+    push["project"]["path_with_namespace"] = "acme/payments/api"
+    mr = json.loads((fixtures / "go-gitlab/webhooks/merge_request.json").read_bytes())
+    mr["project"]["path_with_namespace"] = "acme/web/storefront"
+    note = json.loads((fixtures / "go-gitlab/webhooks/note_merge_request.json").read_bytes())
+    note["project"]["path_with_namespace"] = "acme/web/storefront"
+    note["object_attributes"]["note"] = "/retest"
+    rows = [
+        ("Push Hook", push, Verdict.ACCEPTED, "payments"),
+        ("Merge Request Hook", mr, Verdict.UNVERIFIED, "storefront"),
+        ("Note Hook", note, Verdict.UNVERIFIED, "storefront"),
+        ("Push Hook", push, Verdict.REJECTED, "payments"),
+        ("Push Hook", None, Verdict.MALFORMED, None),
+    ]
+
+    async def fill() -> None:
+        async with journal:
+            for i, (kind, payload, verdict, repo) in enumerate(rows):
+                summary = summarize(kind, payload) if payload else None
+                await journal.append(
+                    Delivery(
+                        received_at=NOW - timedelta(seconds=50 - 10 * i),
+                        kind=kind,
+                        verdict=verdict,
+                        summary=summary.line if summary else "malformed delivery (not JSON)",
+                        headers={"X-Gitlab-Event": kind},
+                        body=json.dumps(payload).encode() if payload else b"{oops",
+                        repo=repo,
+                        project=summary.project if summary else None,
+                        pac_event=summary.pac_event if summary else None,
+                    )
+                )
+
+    asyncio.run(fill())
+    return State(make_app(ctx))
+
+
 def onboarding(tmp_path: Path) -> State:
     """Nothing configured: the walkthrough opens at its first step."""
     return State(make_app(make_context(tmp_path)))
@@ -78,6 +127,7 @@ STATES: dict[str, Callable[[Path], State]] = {
     "token-panel": token_panel,
     "login-modal": login_modal,
     "help": help_screen,
+    "dashboard-with-events": dashboard_with_events,
     "revoke-confirmation": revoke_confirmation,
     "onboarding": onboarding,
 }

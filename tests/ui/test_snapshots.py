@@ -40,3 +40,7 @@ def test_revoke_confirmation(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_onboarding_first_step(snap_compare: Any, tmp_path: Path) -> None:
     assert _compare(snap_compare, states.onboarding(tmp_path))
+
+
+def test_dashboard_with_webhook_events(snap_compare: Any, tmp_path: Path) -> None:
+    assert _compare(snap_compare, states.dashboard_with_events(tmp_path))

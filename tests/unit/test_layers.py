@@ -11,6 +11,8 @@ CORE = [
     "pac_tui.oauth.refresh",
     "pac_tui.oauth.revoke",
     "pac_tui.stores.file_store",
+    "pac_tui.webhook_commands",
+    "pac_tui.webhooks.service",
 ]
 
 

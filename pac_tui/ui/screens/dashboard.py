@@ -21,7 +21,9 @@ from pac_tui.ui.context import AppContext
 from pac_tui.ui.screens.confirm import ConfirmScreen
 from pac_tui.ui.screens.help import HelpScreen
 from pac_tui.ui.screens.login import LoginScreen
+from pac_tui.ui.webhook_feed import FLUSH_SECONDS, WebhookFeed
 from pac_tui.ui.widgets.badges import display_state
+from pac_tui.ui.widgets.event_log import EventLog
 from pac_tui.ui.widgets.repo_table import RepoTable
 from pac_tui.ui.widgets.token_panel import PanelState, TokenPanel
 from pac_tui.ui.widgets.webhook_pane import WebhookPane
@@ -47,6 +49,7 @@ class DashboardScreen(Screen[None]):
         super().__init__()
         self.ctx = ctx
         self.tick_interval = tick_interval
+        self.webhooks = WebhookFeed(self)
         self.plan = AutoRefreshPlan()
         self.records: dict[str, TokenRecord] = {}
         self.filter_text = ""
@@ -59,7 +62,7 @@ class DashboardScreen(Screen[None]):
                 yield Input(placeholder="filter by name, project, instance or state", id="filter")
                 yield RepoTable(id="repos")
             yield TokenPanel(id="panel", classes="pane")
-        yield WebhookPane(id="webhooks")
+        yield WebhookPane(self.ctx.config.webhook.buffer, self.ctx.local_tz, id="webhooks")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -68,6 +71,17 @@ class DashboardScreen(Screen[None]):
         self.tick()
         if self.tick_interval:
             self.set_interval(self.tick_interval, self.tick)
+            self.set_interval(FLUSH_SECONDS, self.flush_events)
+        self.webhooks.start()
+
+    def flush_events(self) -> None:
+        """The log pane's one timer: move queued deliveries into view, ~10 times a second."""
+        self.query_one("#webhooks", WebhookPane).log_view.flush()
+        if self.webhooks.take_changed_repos():
+            self._update_table()
+
+    async def shutdown(self) -> None:
+        await self.webhooks.stop()
 
     # ---- the one timer -------------------------------------------------------------------
 
@@ -75,8 +89,7 @@ class DashboardScreen(Screen[None]):
         """Reload the store if another process changed it, redraw countdowns, run auto-refresh."""
         self._load_records()
         now = self.ctx.clock.now()
-        statuses = self.visible_statuses()
-        self.query_one("#repos", RepoTable).show(statuses, now)
+        self._update_table()
         self._show_panel()
         count = len(self.ctx.config.repositories)
         self.sub_title = f"{count} repositor{'y' if count == 1 else 'ies'}" + (
@@ -85,6 +98,15 @@ class DashboardScreen(Screen[None]):
         if self.ctx.auto_refresh:
             for repo in self.plan.due(self.ctx.config.repositories, self.records, now):
                 self._start_refresh(repo, auto=True)
+
+    def _update_table(self) -> None:
+        self.query_one("#repos", RepoTable).show(
+            self.visible_statuses(), self.ctx.clock.now(), self.webhooks.last_per_repo
+        )
+
+    @on(EventLog.Opened)
+    def _open_event(self, event: EventLog.Opened) -> None:
+        self.run_worker(self.webhooks.open(event.entry.id), exit_on_error=False)
 
     def _load_records(self, force: bool = False) -> None:
         try:

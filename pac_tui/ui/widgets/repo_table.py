@@ -10,30 +10,41 @@ from textual.widgets import DataTable
 from pac_tui.humanize import ago
 from pac_tui.status import RepoStatus
 from pac_tui.ui.widgets.badges import badge, countdown_text
+from pac_tui.ui.widgets.event_log import LogEntry
+from pac_tui.webhooks.models import Verdict
 
 # What matters most comes first, so a narrow terminal cuts the least useful columns.
 COLUMNS = (
     ("Name", "name"),
     ("State", "state"),
     ("Expires in", "expires"),
+    ("Last webhook", "webhook"),
     ("GitLab project", "project"),
     ("Instance", "host"),
     ("Last refresh", "refreshed"),
-    ("Last webhook", "webhook"),
 )
 
 
-def _cells(status: RepoStatus, now: datetime) -> dict[str, Text | str]:
+def _webhook_cell(entry: LogEntry | None, now: datetime) -> Text:
+    if entry is None:
+        return Text("—", style="dim")
+    style = "bold red" if entry.verdict in (Verdict.REJECTED, Verdict.MALFORMED) else ""
+    return Text(f"{ago(entry.received_at, now)} · {entry.kind}", style=style)
+
+
+def _cells(
+    status: RepoStatus, now: datetime, webhook: LogEntry | None = None
+) -> dict[str, Text | str]:
     return {
         "name": Text(status.name, style="bold"),
         "state": badge(status),
         "expires": countdown_text(status),
+        "webhook": _webhook_cell(webhook, now),
         "project": status.project,
         "host": status.gitlab.split("://", 1)[-1],
         "refreshed": Text(ago(status.refreshed_at, now), style="dim")
         if status.refreshed_at
         else Text("—", style="dim"),
-        "webhook": Text("—", style="dim"),
     }
 
 
@@ -55,6 +66,7 @@ class RepoTable(DataTable[Text | str]):
         self._order: list[str] = []
         self._latest: dict[str, RepoStatus] = {}
         self._now: datetime | None = None
+        self._webhooks: dict[str, LogEntry] = {}
 
     def on_mount(self) -> None:
         for label, key in COLUMNS:
@@ -67,10 +79,16 @@ class RepoTable(DataTable[Text | str]):
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return row_key.value
 
-    def show(self, statuses: list[RepoStatus], now: datetime) -> None:
+    def show(
+        self,
+        statuses: list[RepoStatus],
+        now: datetime,
+        webhooks: dict[str, LogEntry] | None = None,
+    ) -> None:
         """Show exactly these rows, in this order; cheap when only countdowns moved."""
         self._latest = {s.name: s for s in statuses}
         self._now = now
+        self._webhooks = webhooks or {}
         if [s.name for s in statuses] != self._order:
             self._rebuild(statuses, now)
             return
@@ -90,7 +108,8 @@ class RepoTable(DataTable[Text | str]):
             if status is None:
                 continue
             shown = self._shown[name]
-            for key, value in _cells(status, self._now).items():
+            cells = _cells(status, self._now, self._webhooks.get(name))
+            for key, value in cells.items():
                 fingerprint = _key(value)
                 if shown.get(key) != fingerprint:
                     shown[key] = fingerprint
@@ -101,7 +120,7 @@ class RepoTable(DataTable[Text | str]):
         self.clear()
         self._shown.clear()
         for status in statuses:
-            cells = _cells(status, now)
+            cells = _cells(status, now, self._webhooks.get(status.name))
             self.add_row(*cells.values(), key=status.name)
             self._shown[status.name] = {k: _key(v) for k, v in cells.items()}
         self._order = [s.name for s in statuses]

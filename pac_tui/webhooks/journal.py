@@ -1,0 +1,695 @@
+"""The durable journal of webhook deliveries: one SQLite file in the data dir, mode 0600.
+
+Writes use group commit. `append` puts the delivery on a queue and waits; one writer coroutine
+takes everything queued (up to `MAX_BATCH`), runs the inserts and a single COMMIT in one dedicated
+writer thread that owns the write connection, then resolves every waiter of the batch. While one
+batch commits, the next one gathers, so the cost of the commit (and of its fsync: WAL mode with
+`synchronous=FULL`) is shared by every delivery that arrived meanwhile. `append` returns only once
+its row is committed; a batch that fails fails all of its waiters, so nothing is acknowledged that
+was not stored.
+
+Reads are synchronous and may be called from any thread: each thread gets its own read connection,
+and WAL mode lets readers run beside the writer (and beside other processes, e.g. `pac-tui events
+--follow` next to `pac-tui webhook serve`).
+
+Deliveries with an `Idempotency-Key` already in the journal are stored once: the existing row's
+`redeliveries` is incremented. The journal keeps at most `retention` rows; each batch deletes the
+rows that fell out of the window, in the same transaction (one index seek when there is nothing to
+delete).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import os
+import sqlite3
+import stat
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pac_tui.errors import StoreError
+from pac_tui.webhooks.models import Delivery, Verdict, redact_headers
+
+JOURNAL_NAME = "events.sqlite3"
+SCHEMA_VERSION = 1
+MAX_BATCH = 1000  # deliveries per transaction
+BUSY_TIMEOUT_S = 5.0  # another process holding the write lock
+# Checkpoint the WAL into the DB every ~64 MiB instead of SQLite's 4 MiB: the random index pages
+# (Idempotency-Keys are UUIDs) that many batches dirty are then copied once, not once per batch.
+# The writer's page cache holds the indexes of a full journal, so inserts seldom read the disk.
+WAL_AUTOCHECKPOINT_PAGES = 16384
+WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is truncated to after a checkpoint
+WRITER_CACHE_KIB = 32 * 1024
+RELAY_STATUS_TIMEOUT_S = 30.0
+
+_COLUMNS = (
+    "id, received_at, repo, project, kind, verdict, summary, pac_event, headers, body, "
+    "idempotency_key, event_uuid, source, redeliveries, relay_status, extra"
+)
+
+# Queries are composed from these constants only; every value is a bound parameter.
+_SELECT = f"SELECT {_COLUMNS} FROM deliveries"  # noqa: S608
+
+_SCHEMA_V1 = (
+    """
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at TEXT NOT NULL,
+        repo TEXT,
+        project TEXT,
+        kind TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        pac_event TEXT,
+        headers TEXT NOT NULL,
+        body BLOB NOT NULL,
+        idempotency_key TEXT,
+        event_uuid TEXT,
+        source TEXT NOT NULL,
+        redeliveries INTEGER NOT NULL DEFAULT 0,
+        relay_status TEXT,
+        extra TEXT
+    )
+    """,
+    "CREATE UNIQUE INDEX deliveries_idempotency_key ON deliveries (idempotency_key) "
+    "WHERE idempotency_key IS NOT NULL",
+    "CREATE INDEX deliveries_repo ON deliveries (repo, id)",
+    "CREATE INDEX deliveries_kind ON deliveries (kind, id)",
+)
+
+# Statements that take schema version N to N + 1. Add an entry (and bump SCHEMA_VERSION) when the
+# schema changes; `_prepare_schema` applies them in order inside one transaction.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {}
+
+# A new row always starts with redeliveries = 0; a duplicate key bumps the existing row instead,
+# so `redeliveries > 0` in RETURNING tells a duplicate apart from a new row.
+_UPSERT = (
+    "INSERT INTO deliveries (received_at, repo, project, kind, verdict, summary, pac_event, "
+    "headers, body, idempotency_key, event_uuid, source, redeliveries, extra) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
+    "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL "
+    "DO UPDATE SET redeliveries = redeliveries + 1 "
+    "RETURNING id, redeliveries"
+)
+_SET_RELAY_STATUS = "UPDATE deliveries SET relay_status = ? WHERE id = ?"
+_PRUNE = "DELETE FROM deliveries WHERE id <= ?"
+
+# The newest row of every repository, one index seek per repository (a loose index scan):
+# GROUP BY would read the whole index.
+_NEWEST_ID_OF_EACH_REPO = """(
+    WITH RECURSIVE names (repo) AS (
+        SELECT (SELECT repo FROM deliveries WHERE repo IS NOT NULL ORDER BY repo LIMIT 1)
+        UNION ALL
+        SELECT (SELECT repo FROM deliveries WHERE repo > names.repo ORDER BY repo LIMIT 1)
+        FROM names WHERE names.repo IS NOT NULL
+    )
+    SELECT (SELECT id FROM deliveries WHERE repo = names.repo ORDER BY id DESC LIMIT 1)
+    FROM names WHERE names.repo IS NOT NULL
+)"""
+_NEWEST_ID_OF_REPOS = """(
+    SELECT (SELECT id FROM deliveries WHERE repo = wanted.value ORDER BY id DESC LIMIT 1)
+    FROM json_each(?) AS wanted
+)"""
+_LAST_PER_REPO = _SELECT + " WHERE id IN " + _NEWEST_ID_OF_EACH_REPO
+_LAST_OF_REPOS = _SELECT + " WHERE id IN " + _NEWEST_ID_OF_REPOS
+
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where `append` put a delivery: its row id, and whether that row already held it."""
+
+    id: int
+    duplicate: bool
+
+
+class _Op:
+    """One queued write: an insert (params of `_UPSERT`) or a relay-status update."""
+
+    __slots__ = ("future", "insert", "params")
+
+    def __init__(
+        self,
+        insert: bool,
+        params: tuple[Any, ...],
+        future: asyncio.Future[Any] | concurrent.futures.Future[Any],
+    ) -> None:
+        self.insert = insert
+        self.params = params
+        self.future = future
+
+
+class Journal:
+    """The webhook journal at `path`. `start()` it in the loop that will `append`; reads need not.
+
+    `batches` counts the write transactions committed so far (group commit makes it much smaller
+    than the number of appends under load).
+    """
+
+    def __init__(self, path: Path, *, retention: int = 1_000_000) -> None:
+        if retention < 1:
+            raise ValueError("retention must be at least 1 delivery")
+        self.path = Path(path)
+        self.retention = retention
+        self.batches = 0
+        self._state = "new"  # new → running → closing → closed
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._writer_task: asyncio.Task[None] | None = None
+        self._pending: deque[_Op] = deque()
+        self._wakeup: asyncio.Event | None = None
+        self._conn: sqlite3.Connection | None = None  # the writer thread's own connection
+        self._pruned_upto = 0  # writer thread only
+        self._local = threading.local()  # per-thread read connections
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._generation = 0  # bumped when read connections are closed
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open (or create) the journal and start the writer; StoreError if it is unusable."""
+        if self._state != "new":
+            raise StoreError(f"the webhook journal {self.path} was already started")
+        loop = asyncio.get_running_loop()
+        executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="pac-tui-journal"
+        )
+        try:
+            await loop.run_in_executor(executor, self._open_writer)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        self._loop = loop
+        self._executor = executor
+        self._wakeup = asyncio.Event()
+        self._state = "running"
+        self._writer_task = loop.create_task(self._write_loop(), name="pac-tui-journal-writer")
+
+    async def close(self) -> None:
+        """Refuse new appends, commit everything already queued, then close every connection."""
+        if self._state == "running":
+            self._state = "closing"
+            assert self._wakeup is not None
+            self._wakeup.set()
+        if self._writer_task is not None:
+            await asyncio.wait([self._writer_task])  # returns, never raises, once it is done
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            assert self._loop is not None
+            try:
+                await self._loop.run_in_executor(executor, self._close_writer)
+            finally:
+                executor.shutdown(wait=False)
+        self._state = "closed"
+        self._close_readers()
+
+    async def __aenter__(self) -> Journal:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- writes -------------------------------------------------------------------------------
+
+    async def append(self, delivery: Delivery) -> Appended:
+        """Store `delivery`; returns once its row is durable. Raises StoreError if it was not.
+
+        The token header is redacted again here, whatever the caller did.
+        """
+        self._check_running()
+        if asyncio.get_running_loop() is not self._loop:
+            raise StoreError("append to the webhook journal from the loop that started it")
+        future: asyncio.Future[Appended] = self._loop.create_future()
+        self._enqueue(_Op(True, _encode(delivery), future))
+        return await future
+
+    async def aset_relay_status(self, delivery_id: int, status: str) -> bool:
+        """Record what the relay made of a delivery (through the writer); False: no such row."""
+        self._check_running()
+        assert self._loop is not None
+        future: asyncio.Future[bool] = self._loop.create_future()
+        self._enqueue(_Op(False, (status, delivery_id), future))
+        return await future
+
+    def set_relay_status(self, delivery_id: int, status: str) -> bool:
+        """Like `aset_relay_status`, callable from any thread (e.g. via `asyncio.to_thread`).
+
+        From another thread while the journal runs, the update joins the writer's next batch;
+        otherwise (journal not started, or called on the loop itself) it is written directly.
+        """
+        loop = self._loop
+        if self._state == "running" and loop is not None and not _on_loop(loop):
+            done: concurrent.futures.Future[bool] = concurrent.futures.Future()
+            try:
+                loop.call_soon_threadsafe(
+                    self._enqueue_from_thread, _Op(False, (status, delivery_id), done)
+                )
+            except RuntimeError:  # the loop is closed: write directly
+                pass
+            else:
+                try:
+                    return done.result(timeout=RELAY_STATUS_TIMEOUT_S)
+                except _NotRunning:  # the journal stopped meanwhile: write directly
+                    pass
+                except concurrent.futures.TimeoutError:
+                    raise StoreError(
+                        f"the webhook journal {self.path} did not record a relay status within "
+                        f"{RELAY_STATUS_TIMEOUT_S:.0f} s"
+                    ) from None
+        return self._set_relay_status_directly(delivery_id, status)
+
+    def _check_running(self) -> None:
+        if self._state == "new":
+            raise StoreError(f"the webhook journal {self.path} is not started")
+        if self._state != "running":
+            raise StoreError(
+                f"the webhook journal {self.path} is closed; the delivery was not stored"
+            )
+
+    def _enqueue(self, op: _Op) -> None:
+        self._pending.append(op)
+        assert self._wakeup is not None
+        if not self._wakeup.is_set():
+            self._wakeup.set()
+
+    def _enqueue_from_thread(self, op: _Op) -> None:
+        if self._state == "running":
+            self._enqueue(op)
+        else:
+            op.future.set_exception(_NotRunning())
+
+    async def _write_loop(self) -> None:
+        assert self._loop is not None and self._wakeup is not None
+        loop, wakeup, pending = self._loop, self._wakeup, self._pending
+        in_flight: list[_Op] = []
+        try:
+            while True:
+                if not pending:
+                    if self._state != "running":
+                        return
+                    wakeup.clear()
+                    await wakeup.wait()
+                    continue
+                batch = [pending.popleft() for _ in range(min(len(pending), MAX_BATCH))]
+                in_flight = batch
+                try:
+                    results = await loop.run_in_executor(self._executor, self._write_batch, batch)
+                except Exception as exc:
+                    for op in batch:
+                        _fail(op.future, self._write_error(exc, len(batch)))
+                    continue
+                in_flight = []
+                self.batches += 1
+                for op, result in zip(batch, results, strict=True):
+                    _resolve(op.future, result)
+        except BaseException as exc:
+            # Cancelled (the loop is going away) or a bug: never leave a waiter hanging. The batch
+            # in flight may still commit in the writer thread, but it is not acknowledged.
+            self._state = "closed"
+            for ops in (in_flight, pending):
+                for op in ops:
+                    _fail(op.future, self._write_error(exc, len(ops)))
+            pending.clear()
+            raise
+
+    def _write_error(self, exc: BaseException, size: int) -> StoreError:
+        if isinstance(exc, asyncio.CancelledError):
+            problem = "the writer was stopped"
+        elif isinstance(exc, sqlite3.Error):
+            problem = str(exc)
+        else:
+            problem = f"{type(exc).__name__}: {exc}"
+        error = StoreError(
+            f"cannot write to the webhook journal {self.path}: {problem}; the {size} "
+            "deliveries of this batch were not stored"
+        )
+        error.__cause__ = exc
+        return error
+
+    # -- the writer thread --------------------------------------------------------------------
+
+    def _open_writer(self) -> None:
+        self._ensure_file()
+        conn = self._connect(create=True)
+        try:
+            self._configure_writer(conn)
+            self._prepare_schema(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._error("open", exc) from None
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _configure_writer(self, conn: sqlite3.Connection) -> None:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(
+                f"the webhook journal {self.path} cannot use WAL mode (got {mode!r}); put the "
+                "data dir on a local file system"
+            )
+        conn.execute("PRAGMA synchronous = FULL")  # an acknowledged delivery survives a crash
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+
+    def _prepare_schema(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")  # decide under the write lock: other processes may race
+        try:
+            version = self._check_version(conn)
+            if version == 0:
+                for statement in _SCHEMA_V1:
+                    conn.execute(statement)
+                version = 1
+            while version < SCHEMA_VERSION:
+                for statement in _MIGRATIONS[version]:
+                    conn.execute(statement)
+                version += 1
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
+    def _write_batch(self, batch: list[_Op]) -> list[Any]:
+        conn = self._conn
+        if conn is None:
+            raise StoreError(f"the webhook journal {self.path} is not open")
+        results: list[Any] = []
+        newest = 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for op in batch:
+                if op.insert:
+                    row_id, redeliveries = conn.execute(_UPSERT, op.params).fetchone()
+                    duplicate = redeliveries > 0
+                    results.append(Appended(row_id, duplicate))
+                    if not duplicate and row_id > newest:
+                        newest = row_id
+                else:
+                    results.append(conn.execute(_SET_RELAY_STATUS, op.params).rowcount > 0)
+            bound = newest - self.retention
+            if bound > self._pruned_upto:
+                conn.execute(_PRUNE, (bound,))
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        self._pruned_upto = max(self._pruned_upto, bound)
+        return results
+
+    def _close_writer(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA optimize")
+            self._conn.close()
+            self._conn = None
+
+    def _set_relay_status_directly(self, delivery_id: int, status: str) -> bool:
+        conn = self._open_existing()
+        if conn is None:
+            return False
+        try:
+            conn.execute("PRAGMA synchronous = FULL")
+            return conn.execute(_SET_RELAY_STATUS, (status, delivery_id)).rowcount > 0
+        except sqlite3.Error as exc:
+            raise self._error("write", exc) from None
+        finally:
+            conn.close()
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def get(self, delivery_id: int) -> Delivery | None:
+        rows = self._query(_SELECT + " WHERE id = ?", (delivery_id,))
+        return rows[0] if rows else None
+
+    def recent(
+        self,
+        limit: int = 100,
+        *,
+        repo: str | None = None,
+        kind: str | None = None,
+        before_id: int | None = None,
+    ) -> list[Delivery]:
+        """The newest deliveries first; `before_id` pages further back."""
+        where, params = _filters(repo, kind)
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
+        sql = f"{_SELECT}{_where(where)} ORDER BY id DESC LIMIT ?"
+        return self._query(sql, (*params, limit))
+
+    def after(
+        self,
+        after_id: int,
+        limit: int = 1000,
+        *,
+        repo: str | None = None,
+        kind: str | None = None,
+    ) -> list[Delivery]:
+        """Deliveries with an id above `after_id`, oldest first (to follow or catch up)."""
+        where, params = _filters(repo, kind)
+        where.append("id > ?")
+        params.append(after_id)
+        sql = f"{_SELECT}{_where(where)} ORDER BY id ASC LIMIT ?"
+        return self._query(sql, (*params, limit))
+
+    def count(self) -> int:
+        rows = self._query("SELECT count(*) FROM deliveries", (), decode=False)
+        return int(rows[0][0]) if rows else 0
+
+    def last_per_repo(self, repos: Iterable[str] | None = None) -> dict[str, Delivery]:
+        """The newest delivery of each repository name (only of `repos`, when given)."""
+        if repos is None:
+            found = self._query(_LAST_PER_REPO, ())
+        else:
+            found = self._query(_LAST_OF_REPOS, (json.dumps(list(repos)),))
+        return {d.repo: d for d in found if d.repo is not None}
+
+    def _query(self, sql: str, params: tuple[Any, ...], *, decode: bool = True) -> list[Any]:
+        conn = self._reader()
+        if conn is None:
+            return []
+        try:
+            rows = conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read", exc) from None
+        if not decode:
+            return rows
+        try:
+            return [_decode(row) for row in rows]
+        except (ValueError, TypeError) as exc:
+            raise StoreError(
+                f"the webhook journal {self.path} holds a damaged row ({exc}); it was left "
+                "untouched"
+            ) from None
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read connection; None while there is no journal file (nothing to read)."""
+        local = self._local
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is not None and local.generation == self._generation:
+            return conn
+        conn = self._open_existing()
+        if conn is None:
+            return None
+        try:
+            if self._check_version(conn) == 0:  # being created right now: nothing to read yet
+                conn.close()
+                return None
+            conn.execute("PRAGMA query_only = ON")
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error("read", exc) from None
+            raise
+        with self._readers_lock:
+            self._readers.append(conn)
+            local.conn, local.generation = conn, self._generation
+        return conn
+
+    def _close_readers(self) -> None:
+        with self._readers_lock:
+            self._generation += 1
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    # -- files and connections ----------------------------------------------------------------
+
+    def _ensure_file(self) -> None:
+        """Create the data dir (0700) and an empty journal file (0600) unless they exist."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                mode = self.path.stat().st_mode
+                if not stat.S_ISREG(mode):
+                    raise StoreError(f"the webhook journal {self.path} is not a file") from None
+                if stat.S_IMODE(mode) & 0o077:
+                    os.chmod(self.path, 0o600)
+            else:
+                os.close(fd)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the webhook journal {self.path}: {exc.strerror}"
+            ) from None
+
+    def _connect(self, *, create: bool) -> sqlite3.Connection:
+        uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+        try:
+            return sqlite3.connect(
+                uri,
+                uri=True,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,  # autocommit; transactions are explicit
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise self._error("open", exc) from None
+
+    def _open_existing(self) -> sqlite3.Connection | None:
+        if not self.path.exists():
+            return None
+        return self._connect(create=False)
+
+    def _check_version(self, conn: sqlite3.Connection) -> int:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the webhook journal {self.path} has schema version {version}, newer than this "
+                f"pac-tui knows ({SCHEMA_VERSION}); upgrade pac-tui or move the file away"
+            )
+        if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise StoreError(
+                f"{self.path} is an SQLite database but not a pac-tui webhook journal; it was "
+                "left untouched: move it away"
+            )
+        return version
+
+    def _error(self, action: str, exc: sqlite3.Error) -> StoreError:
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            return StoreError(
+                f"the webhook journal {self.path} is damaged or not a database ({exc}); it was "
+                "left untouched: move it away to start a new one"
+            )
+        return StoreError(f"cannot {action} the webhook journal {self.path}: {exc}")
+
+
+class _NotRunning(Exception):
+    """A relay status sent from a thread reached the loop after the journal stopped."""
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _resolve(future: asyncio.Future[Any] | concurrent.futures.Future[Any], result: Any) -> None:
+    if not future.done():  # a waiter that was cancelled no longer wants its result
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any] | concurrent.futures.Future[Any], exc: Exception) -> None:
+    if not future.done():
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            future.set_exception(exc)
+
+
+def _encode(delivery: Delivery) -> tuple[Any, ...]:
+    """The `_UPSERT` parameters for a delivery; raises on the caller's side if it is unfit."""
+    received_at = delivery.received_at
+    if received_at.tzinfo is None:
+        received_at = received_at.replace(tzinfo=UTC)  # naive times are UTC by convention
+    headers = json.dumps(redact_headers(delivery.headers), separators=(",", ":"))
+    return (
+        received_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        delivery.repo,
+        delivery.project,
+        delivery.kind,
+        Verdict(delivery.verdict).value,
+        delivery.summary,
+        delivery.pac_event,
+        headers,
+        bytes(delivery.body),
+        delivery.idempotency_key or None,  # an empty header is no key
+        delivery.event_uuid,
+        delivery.source,
+        json.dumps(delivery.extra, separators=(",", ":")) if delivery.extra else None,
+    )
+
+
+def _decode(row: tuple[Any, ...]) -> Delivery:
+    (
+        row_id,
+        received_at,
+        repo,
+        project,
+        kind,
+        verdict,
+        summary,
+        pac_event,
+        headers,
+        body,
+        idempotency_key,
+        event_uuid,
+        source,
+        redeliveries,
+        relay_status,
+        extra,
+    ) = row
+    return Delivery(
+        received_at=datetime.fromisoformat(received_at),
+        kind=kind,
+        verdict=Verdict(verdict),
+        summary=summary,
+        headers=json.loads(headers),
+        body=bytes(body),
+        repo=repo,
+        project=project,
+        pac_event=pac_event,
+        idempotency_key=idempotency_key,
+        event_uuid=event_uuid,
+        source=source,
+        id=row_id,
+        redeliveries=redeliveries,
+        relay_status=relay_status,
+        extra=json.loads(extra) if extra else {},
+    )
+
+
+def _filters(repo: str | None, kind: str | None) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if repo is not None:
+        where.append("repo = ?")
+        params.append(repo)
+    if kind is not None:
+        where.append("kind = ?")
+        params.append(kind)
+    return where, params
+
+
+def _where(conditions: list[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""

@@ -1,0 +1,169 @@
+"""The webhook receiver: checks X-Gitlab-Token, journals every delivery durably, then answers.
+
+A 2xx goes out only once the delivery is committed to the journal (group commit keeps that cheap
+under load). Nothing a client sends can cause a 5xx: bad JSON is a 400, a wrong token a 401, a
+body over 25 MB a 413. The token header's value is compared in constant time and never stored.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+
+from aiohttp import web
+
+from pac_tui.clock import Clock
+from pac_tui.config import Config
+from pac_tui.errors import PacTuiError
+from pac_tui.webhooks.journal import Journal
+from pac_tui.webhooks.models import TOKEN_HEADER, Delivery, Verdict, redact_headers
+from pac_tui.webhooks.summary import summarize
+
+MAX_BODY = 25 * 1024 * 1024
+MAX_STORED_MALFORMED = 64 * 1024  # a malformed body is kept as evidence, up to this size
+
+OnDelivery = Callable[[Delivery, Mapping[str, str], bytes], Awaitable[None] | None]
+
+
+class Receiver:
+    """Turns (headers, body) into a journaled `Delivery`; serves HTTP with aiohttp.
+
+    `on_delivery(delivery, original_headers, body)` runs after the delivery is durable: the
+    dashboard feeds its log pane from it and the relay forwards from it (with the original token).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        journal: Journal,
+        clock: Clock,
+        on_delivery: OnDelivery | None = None,
+    ) -> None:
+        self.config = config
+        self.journal = journal
+        self.clock = clock
+        self.on_delivery = on_delivery
+        self._runner: web.AppRunner | None = None
+        self.url: str | None = None
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_post("/{tail:.*}", self._handle_post)
+        app.router.add_get("/{tail:.*}", self._handle_get)
+        return app
+
+    async def start(self, host: str, port: int) -> str:
+        """Listen on host:port (0 = any free port); returns the URL. Raises a clear error."""
+        runner = web.AppRunner(self.application(), handle_signals=False, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, reuse_address=False, backlog=1024)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise PacTuiError(
+                f"cannot listen for webhooks on {host}:{port}: {exc.strerror or exc}; "
+                "choose another --port (or [webhook] port) or stop what uses it"
+            ) from None
+        self._runner = runner
+        bound_host, bound_port = runner.addresses[0][:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        self.url = f"http://{shown}:{bound_port}/"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _handle_get(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text="pac-tui webhook receiver: point a GitLab project hook here (POST).\n"
+        )
+
+    async def _handle_post(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response(
+                {"error": "payload too large", "limit_bytes": MAX_BODY}, status=413
+            )
+        try:
+            delivery = await self.ingest(dict(request.headers), body)
+        except PacTuiError as exc:
+            # The journal could not make the delivery durable: not the sender's fault, and
+            # GitLab retries on a 503.
+            return web.json_response({"error": str(exc)}, status=503)
+        status = {Verdict.REJECTED: 401, Verdict.MALFORMED: 400}.get(delivery.verdict, 200)
+        return web.json_response(
+            {"id": delivery.id, "verdict": delivery.verdict.value}, status=status
+        )
+
+    async def ingest(
+        self, headers: Mapping[str, str], body: bytes, source: str = "http"
+    ) -> Delivery:
+        """Judge, journal (durably) and announce one delivery; returns it with its journal id."""
+        delivery = self.judge(headers, body, source)
+        appended = await self.journal.append(delivery)
+        stored = replace(delivery, id=appended.id)
+        if self.on_delivery is not None and not appended.duplicate:
+            result = self.on_delivery(stored, headers, body)
+            if result is not None:
+                await result
+        return stored
+
+    def judge(self, headers: Mapping[str, str], body: bytes, source: str = "http") -> Delivery:
+        """Everything but the journal: parse, summarize, match the repository, check the token."""
+        lowered = {k.lower(): v for k, v in headers.items()}
+        kind = lowered.get("x-gitlab-event", "")
+        common = {
+            "received_at": self.clock.now(),
+            "kind": kind,
+            "headers": redact_headers(dict(headers)),
+            "idempotency_key": lowered.get("idempotency-key") or None,
+            "event_uuid": lowered.get("x-gitlab-event-uuid") or None,
+            "source": source,
+        }
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            payload = None
+        if not isinstance(payload, dict):
+            what = (
+                "not JSON" if payload is None else f"JSON {type(payload).__name__}, not an object"
+            )
+            return Delivery(
+                verdict=Verdict.MALFORMED,
+                summary=f"malformed delivery ({what}, {len(body)} bytes)",
+                body=body[:MAX_STORED_MALFORMED],
+                **common,
+            )
+
+        summary = summarize(kind, payload)
+        repo = (
+            self.config.repository_for_project(summary.project, lowered.get("x-gitlab-instance"))
+            if summary.project
+            else None
+        )
+        if repo is None:
+            verdict = Verdict.UNKNOWN_REPO
+        elif repo.webhook_secret is None:
+            verdict = Verdict.UNVERIFIED
+        else:
+            sent = lowered.get(TOKEN_HEADER.lower(), "")
+            good = secrets.compare_digest(
+                sent.encode("utf-8", "surrogateescape"), repo.webhook_secret.encode()
+            )
+            verdict = Verdict.ACCEPTED if good else Verdict.REJECTED
+        return Delivery(
+            verdict=verdict,
+            summary=summary.line,
+            body=body,
+            repo=repo.name if repo else None,
+            project=summary.project,
+            # PAC would refuse a delivery with a wrong token just the same.
+            pac_event=None if verdict is Verdict.REJECTED else summary.pac_event,
+            **common,
+        )

@@ -1,0 +1,92 @@
+"""The webhook pipeline as one unit: journal, receiver, relay and smee source.
+
+`pac-tui webhook serve` runs it headless; the dashboard runs the same thing inside its own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+
+from pac_tui.clock import Clock
+from pac_tui.config import Config
+from pac_tui.webhooks.journal import Journal
+from pac_tui.webhooks.models import Delivery, Verdict
+from pac_tui.webhooks.receiver import Receiver
+from pac_tui.webhooks.relay import Relay
+from pac_tui.webhooks.smee import SmeeSource
+
+JOURNAL_NAME = "events.sqlite3"
+RELAYED = frozenset({Verdict.ACCEPTED, Verdict.UNVERIFIED, Verdict.UNKNOWN_REPO})
+
+Listener = Callable[[Delivery], Awaitable[None] | None]
+
+
+def journal_path(data_dir: Path) -> Path:
+    return data_dir / JOURNAL_NAME
+
+
+class WebhookService:
+    def __init__(
+        self,
+        config: Config,
+        data_dir: Path,
+        clock: Clock,
+        *,
+        relay_url: str | None = None,
+        smee_url: str | None = None,
+        on_delivery: Listener | None = None,
+        on_smee_state: Callable[[str], None] | None = None,
+    ) -> None:
+        self.journal = Journal(journal_path(data_dir), retention=config.webhook.retention)
+        self.receiver = Receiver(config, self.journal, clock, on_delivery=self._delivered)
+        self.relay = Relay(relay_url, on_status=self._relay_status) if relay_url else None
+        self.smee_url = smee_url
+        self.on_delivery = on_delivery
+        self.on_smee_state = on_smee_state
+        self._smee_task: asyncio.Task[None] | None = None
+
+    async def start(self, host: str, port: int) -> str:
+        await self.journal.start()
+        try:
+            url = await self.receiver.start(host, port)
+        except BaseException:
+            await self.journal.close()
+            raise
+        if self.relay is not None:
+            await self.relay.start()
+        if self.smee_url:
+            source = SmeeSource(
+                self.smee_url,
+                lambda headers, body: self._from_smee(headers, body),
+                on_state=self.on_smee_state,
+            )
+            self._smee_task = asyncio.create_task(source.run(), name="smee")
+        return url
+
+    async def stop(self) -> None:
+        if self._smee_task is not None:
+            self._smee_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._smee_task
+        await self.receiver.stop()
+        if self.relay is not None:
+            await self.relay.close()
+        await self.journal.close()
+
+    async def _from_smee(self, headers: Mapping[str, str], body: bytes) -> None:
+        await self.receiver.ingest(headers, body, source="smee")
+
+    async def _delivered(self, delivery: Delivery, headers: Mapping[str, str], body: bytes) -> None:
+        if self.relay is not None and delivery.verdict in RELAYED:
+            self.relay.submit(delivery.id, dict(headers), body)
+        if self.on_delivery is not None:
+            result = self.on_delivery(delivery)
+            if result is not None:
+                await result
+
+    async def _relay_status(self, delivery_id: int | None, status: str) -> None:
+        if delivery_id is not None:
+            await asyncio.to_thread(self.journal.set_relay_status, delivery_id, status)

@@ -1,0 +1,172 @@
+"""Pilot tests of the webhook log pane, fed by the real receiver on a real socket."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+from textual.pilot import Pilot
+
+from pac_tui.ui.app import PacTuiApp
+from pac_tui.ui.screens.event_detail import EventDetailScreen
+from pac_tui.ui.widgets.event_log import EventLog
+from pac_tui.ui.widgets.repo_table import COLUMNS, RepoTable
+from tests.ui.conftest import make_app, make_context
+from tests.webhooks.conftest import SECRET, fixture, push_payload
+
+SIZE = (140, 40)
+CONFIG = f"""
+[gitlab.default]
+url = "{{url}}"
+client_id = "app"
+
+[[repositories]]
+name = "checked"
+project = "mike/diaspora"
+webhook_secret = "{SECRET}"
+
+[[repositories]]
+name = "open"
+project = "jsmith/example"
+"""
+
+
+def _context(tmp_path: Path):  # type: ignore[no-untyped-def]
+    ctx = make_context(tmp_path, config_text=CONFIG)
+    ctx.auto_refresh = False
+    ctx.receive_webhooks = True
+    ctx.webhook_port = 0
+    return ctx
+
+
+async def _started(pilot: Pilot[None]) -> str:
+    app = pilot.app
+    assert isinstance(app, PacTuiApp)
+    for _ in range(100):
+        await pilot.pause(0.02)
+        service = app.dashboard.webhooks.service
+        if service is not None and service.receiver.url:
+            return service.receiver.url
+    raise AssertionError("the receiver did not start")
+
+
+async def _send(url: str, body: bytes, **headers: str) -> httpx.Response:
+    """Async: the receiver runs on the app's loop, which is this test's loop too."""
+    async with httpx.AsyncClient() as http:
+        return await http.post(url, content=body, headers=headers)
+
+
+def _log(app: PacTuiApp) -> EventLog:
+    return app.dashboard.query_one("#log", EventLog)
+
+
+def _webhook_cell(app: PacTuiApp, name: str) -> str:
+    table = app.dashboard.query_one("#repos", RepoTable)
+    keys = [key for _, key in COLUMNS]
+    return table.get_row(name)[keys.index("webhook")].plain  # type: ignore[union-attr]
+
+
+async def test_deliveries_appear_in_the_log_and_the_table(tmp_path: Path) -> None:
+    app = make_app(_context(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        url = await _started(pilot)
+        push = json.dumps(push_payload()).encode()
+        good = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
+        bad = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "bad"}
+        assert (await _send(url, push, **good)).status_code == 200
+        assert (await _send(url, push, **bad)).status_code == 401
+        assert (await _send(url, b"garbage", **{"X-Gitlab-Event": "Push Hook"})).status_code == 400
+        app.dashboard.flush_events()
+        await pilot.pause()
+        log = _log(app)
+        assert [e.verdict.value for e in log.view] == ["accepted", "rejected", "malformed"]
+        assert "Push Hook" in _webhook_cell(app, "checked")
+        assert "3 received" in app.dashboard.query_one("#webhooks").border_subtitle
+
+
+async def test_filter_pause_follow_and_detail(tmp_path: Path) -> None:
+    app = make_app(_context(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        url = await _started(pilot)
+        push = json.dumps(push_payload()).encode()
+        mr = fixture("go-gitlab/webhooks/merge_request.json")
+        for _ in range(30):
+            await _send(url, push, **{"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET})
+        await _send(url, mr, **{"X-Gitlab-Event": "Merge Request Hook"})
+        app.dashboard.flush_events()
+        await pilot.pause()
+        log = _log(app)
+        assert len(log.view) == 31 and log.following
+
+        # Filter by kind, then clear.
+        log.focus()
+        await pilot.press("slash", *"merge")
+        assert [e.kind for e in log.view] == ["Merge Request Hook"]
+        await pilot.press("enter", "escape")
+        assert len(log.view) == 31
+
+        # Moving up stops following; new lines are counted, not scrolled to.
+        log.focus()
+        await pilot.press("up", "up")
+        assert not log.following
+        await _send(url, push, **{"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET})
+        app.dashboard.flush_events()
+        await pilot.pause()
+        assert log.unseen == 1 and "1 new" in log.title()
+        await pilot.press("end")
+        assert log.following and log.unseen == 0
+
+        # Pause: deliveries wait; resuming shows them.
+        await pilot.press("p")
+        await _send(url, push, **{"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET})
+        app.dashboard.flush_events()
+        await pilot.pause()
+        assert len(log.view) == 32 and "PAUSED, 1 waiting" in log.title()
+        await pilot.press("p")
+        assert len(log.view) == 33
+
+        # Detail of the selected delivery: headers redacted, payload tree, PAC interpretation.
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, EventDetailScreen):
+                break
+        screen = app.screen
+        assert isinstance(screen, EventDetailScreen)
+        assert screen.delivery.headers["X-Gitlab-Token"] == "[redacted]"
+        assert screen.query_one("#event-payload").root.children
+        await pilot.press("c")
+        assert app.clipboard.startswith("{")
+        await pilot.press("r")  # no relay configured: explained, nothing sent
+        await pilot.press("escape")
+        assert app.screen is app.dashboard
+
+
+async def test_a_second_dashboard_follows_the_journal_when_the_port_is_taken(
+    tmp_path: Path,
+) -> None:
+    first = make_app(_context(tmp_path))
+    async with first.run_test(size=SIZE) as pilot:
+        url = await _started(pilot)
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        ctx = _context(tmp_path)
+        ctx.webhook_port = port
+        second = make_app(ctx)
+        async with second.run_test(size=SIZE) as pilot2:
+            for _ in range(50):
+                await pilot2.pause(0.02)
+                if "following the journal" in second.dashboard.query_one("#webhooks").border_title:
+                    break
+            assert "following the journal" in second.dashboard.query_one("#webhooks").border_title
+            await _send(
+                url,
+                json.dumps(push_payload()).encode(),
+                **{"X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Push Hook"},
+            )
+            for _ in range(50):
+                await pilot2.pause(0.05)
+                second.dashboard.flush_events()
+                if _log(second).view:
+                    break
+            assert [e.repo for e in _log(second).view] == ["checked"]

@@ -118,7 +118,8 @@ def make_app(ctx: AppContext) -> PacTuiApp:
 async def still(pilot: Pilot[None]) -> None:
     """Before a snapshot: no blinking cursor anywhere."""
     loading = [w for w in pilot.app.workers if w.group == "webhooks"]  # the journal's history
-    await pilot.app.workers.wait_for_complete(loading)
+    if loading:  # (an empty list would mean every worker, the login's included)
+        await pilot.app.workers.wait_for_complete(loading)
     for box in pilot.app.screen.query(Input):
         box.cursor_blink = False
     await pilot.pause()

@@ -108,6 +108,11 @@ class _Job:
     finished: bool = False  # a final status ("relayed", "failed") has been reported
 
 
+def response_is_final(response: httpx.Response) -> bool:
+    """A 4xx other than 408/429 will not change on retry (PAC refused the token or the URL)."""
+    return 400 <= response.status_code < 500 and response.status_code not in (408, 429)
+
+
 class Relay:
     """Queue deliveries and POST them to the PAC controller from a few worker tasks.
 
@@ -232,6 +237,7 @@ class Relay:
         while True:
             job.attempts += 1
             self._sending.add(task)
+            final = False
             try:
                 response = await self._client.post(self.url, content=job.body, headers=outgoing)
             except httpx.HTTPError as exc:
@@ -242,10 +248,11 @@ class Relay:
                     await self._report(job, f"relayed {response.status_code}")
                     return
                 reason = _http_reason(response)
+                final = response_is_final(response)
             finally:
                 self._sending.discard(task)
             job.last_reason = _scrub(reason, secrets)
-            if job.attempts >= self._max_attempts:
+            if final or job.attempts >= self._max_attempts:
                 job.finished = True
                 await self._report(job, f"failed: {job.last_reason}")
                 return

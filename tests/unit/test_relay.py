@@ -289,3 +289,41 @@ async def test_replay_to_a_closed_port_raises_a_clear_error() -> None:
 async def test_replay_rejects_urls_that_are_not_http(url: str) -> None:
     with pytest.raises(UsageError):
         await replay(url, gitlab_headers(), b"{}")
+
+
+async def test_a_final_4xx_is_not_retried() -> None:
+    """PAC answering 401 (wrong token) or 404 (wrong URL) will not change on retry."""
+    from aiohttp import web
+
+    from pac_tui.webhooks.relay import Relay
+
+    hits = 0
+
+    async def refuse(request: web.Request) -> web.Response:
+        nonlocal hits
+        hits += 1
+        return web.Response(status=401)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", refuse)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    statuses: list[str] = []
+    relay = Relay(
+        f"http://127.0.0.1:{port}/",
+        on_status=lambda _id, text: statuses.append(text),
+        backoff=(0.01,),
+    )
+    await relay.start()
+    relay.submit(1, {"X-Gitlab-Event": "Push Hook"}, b"{}")
+    for _ in range(100):
+        if statuses:
+            break
+        await asyncio.sleep(0.02)
+    await relay.close()
+    await runner.cleanup()
+    assert hits == 1
+    assert statuses == ["failed: HTTP 401 Unauthorized"]

@@ -1,0 +1,145 @@
+"""`pac-tui webhook serve`, `pac-tui events` and `pac-tui events replay` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.webhooks.conftest import CONFIG, SECRET, fixture, push_payload
+
+KEYS = {"id", "received_at", "repo", "kind", "verdict", "summary", "pac_event"}
+
+
+class Served:
+    def __init__(self, root: Path) -> None:
+        self.config = root / "config.toml"
+        self.config.write_text(CONFIG)
+        self.env = {**os.environ, "PAC_TUI_DATA_DIR": str(root / "data")}
+        self.proc = subprocess.Popen(
+            self.cli("webhook", "serve", "--port", "0"),
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stderr is not None
+        match = re.search(r"(http://\S+/)", self.proc.stderr.readline())
+        assert match
+        self.url = match.group(1)
+
+    def cli(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "pac_tui", "--config", str(self.config), *args]
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.cli(*args), env=self.env, capture_output=True, text=True, timeout=30
+        )
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    s = Served(tmp_path)
+    yield s
+    if s.proc.poll() is None:
+        s.proc.kill()
+        s.proc.wait()
+
+
+def test_serve_events_filters_and_sigterm(served: Served) -> None:
+    push = json.dumps(push_payload()).encode()
+    good = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
+    assert httpx.post(served.url, content=push, headers=good).status_code == 200
+    mr = fixture("go-gitlab/webhooks/merge_request.json")
+    assert httpx.post(
+        served.url, content=mr, headers={"X-Gitlab-Event": "Merge Request Hook"}
+    ).is_success
+    assert httpx.post(served.url, content=b"nope", headers=good).status_code == 400
+
+    done = served.run("events", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["verdict"] for r in rows] == ["accepted", "unknown-repo", "malformed"]
+    assert all(set(r) >= KEYS for r in rows)
+    assert rows[0]["repo"] == "checked" and rows[0]["pac_event"] == "push"
+    assert SECRET not in done.stdout
+
+    assert len(served.run("events", "--json", "--repo", "checked").stdout.splitlines()) == 1
+    kind = served.run("events", "--json", "--kind", "Merge Request Hook").stdout
+    assert [json.loads(line)["kind"] for line in kind.splitlines()] == ["Merge Request Hook"]
+    assert len(served.run("events", "--limit", "2").stdout.splitlines()) == 2
+    assert served.run("events", "--repo", "nope").returncode == 2
+
+    served.proc.send_signal(signal.SIGTERM)
+    out, err = served.proc.communicate(timeout=20)
+    assert served.proc.returncode == 0, err
+    assert "accepted" in out and "Stopped" in err
+
+
+def test_follow_prints_new_deliveries(served: Served) -> None:
+    follower = subprocess.Popen(
+        served.cli("events", "--follow", "--json"),
+        env=served.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        push = json.dumps(push_payload()).encode()
+        headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
+        httpx.post(served.url, content=push, headers=headers).raise_for_status()
+        assert follower.stdout is not None
+        line = follower.stdout.readline()
+        assert json.loads(line)["verdict"] == "accepted"
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=10)
+
+
+def test_replay_restores_the_token_from_the_config(served: Served) -> None:
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Capture(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), body))
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    target = HTTPServer(("127.0.0.1", 0), Capture)
+    threading.Thread(target=target.serve_forever, daemon=True).start()
+    try:
+        push = json.dumps(push_payload()).encode()
+        headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
+        delivery_id = httpx.post(served.url, content=push, headers=headers).json()["id"]
+        to = f"http://127.0.0.1:{target.server_address[1]}/hook"
+        done = served.run("events", "replay", str(delivery_id), "--to", to)
+        assert done.returncode == 0, done.stderr
+        assert "HTTP 202" in done.stdout
+        ((got_headers, got_body),) = received
+        assert got_body == push
+        assert got_headers["X-Gitlab-Token"] == SECRET
+        assert got_headers["X-Gitlab-Event"] == "Push Hook"
+        assert served.run("events", "replay", "999999", "--to", to).returncode == 2
+        assert served.run("events", "replay", str(delivery_id)).returncode == 2  # where to?
+    finally:
+        target.shutdown()
+
+
+def test_port_in_use_is_a_clear_error(served: Served) -> None:
+    port = served.url.rsplit(":", 1)[1].strip("/")
+    done = served.run("webhook", "serve", "--port", port)
+    assert done.returncode == 1
+    assert f"cannot listen for webhooks on 127.0.0.1:{port}" in done.stderr

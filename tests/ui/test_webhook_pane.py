@@ -13,23 +13,9 @@ from pac_tui.ui.screens.event_detail import EventDetailScreen
 from pac_tui.ui.widgets.event_log import EventLog
 from pac_tui.ui.widgets.repo_table import COLUMNS, RepoTable
 from tests.ui.conftest import make_app, make_context
-from tests.webhooks.conftest import SECRET, fixture, push_payload
+from tests.webhooks.conftest import CONFIG, SECRET, fixture, push_payload
 
 SIZE = (140, 40)
-CONFIG = f"""
-[gitlab.default]
-url = "{{url}}"
-client_id = "app"
-
-[[repositories]]
-name = "checked"
-project = "mike/diaspora"
-webhook_secret = "{SECRET}"
-
-[[repositories]]
-name = "open"
-project = "jsmith/example"
-"""
 
 
 def _context(tmp_path: Path):  # type: ignore[no-untyped-def]

@@ -18,10 +18,10 @@ from typing import TextIO
 
 from pac_tui import __version__, webhook_commands
 from pac_tui.clock import Clock, SystemClock
-from pac_tui.config import Config, load_config
+from pac_tui.config import Config, Repository, load_config
 from pac_tui.errors import PacTuiError, UsageError
 from pac_tui.humanize import ago, countdown
-from pac_tui.models import iso_utc
+from pac_tui.models import TokenRecord, iso_utc
 from pac_tui.paths import config_path, data_dir
 from pac_tui.stores.file_store import TokenStore
 
@@ -49,8 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("login", help="authorize pac-tui for a repository in the browser")
     p.add_argument("repo", metavar="REPO", help="repository name from the config")
-    p.add_argument(
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
         "--no-browser", action="store_true", help="only print the URL to open, do not open it"
+    )
+    how.add_argument(
+        "--device",
+        action="store_true",
+        help="device login (GitLab 17.3+): print a code and a URL (and its QR code) to answer "
+        "in a browser anywhere",
     )
     p.add_argument(
         "--timeout",
@@ -129,6 +136,10 @@ def cmd_login(ctx: Context, args: argparse.Namespace) -> int:
     from pac_tui.oauth.login import login
 
     repo = ctx.config.repository(args.repo)
+    if getattr(args, "device", False):
+        record = _device_login(ctx, repo)
+        _print_logged_in(ctx, repo, record)
+        return 0
 
     def show(url: str) -> None:
         action = (
@@ -154,6 +165,31 @@ def cmd_login(ctx: Context, args: argparse.Namespace) -> int:
             wait_seconds=args.timeout,
         )
     )
+    _print_logged_in(ctx, repo, record)
+    return 0
+
+
+def _device_login(ctx: Context, repo: Repository) -> TokenRecord:
+    from pac_tui.oauth.device import DeviceAuthorization, device_login
+    from pac_tui.qr import qr_text
+
+    def show(auth: DeviceAuthorization) -> None:
+        left = countdown((auth.expires_at - ctx.clock.now()).total_seconds())
+        print(
+            f"Authorizing pac-tui for {repo.name} ({repo.project}) on {repo.gitlab.url}.\n"
+            f"On any device with a browser, open:\n\n  {auth.verification_uri}\n\n"
+            f"and enter the code:  {auth.user_code}\n\n"
+            f"or open this URL, or scan the QR code, with the code filled in:\n\n"
+            f"  {auth.url_to_open}\n\n{qr_text(auth.url_to_open)}\n\n"
+            f"The code expires in {left}. Waiting for the answer (Ctrl+C cancels)…",
+            file=ctx.err,
+            flush=True,
+        )
+
+    return asyncio.run(device_login(repo, ctx.store, ctx.clock, on_code=show))
+
+
+def _print_logged_in(ctx: Context, repo: Repository, record: TokenRecord) -> None:
     tokens = record.tokens
     assert tokens is not None
     who = f" as {record.username}" if record.username else ""
@@ -168,7 +204,6 @@ def cmd_login(ctx: Context, args: argparse.Namespace) -> int:
         f"scopes: {' '.join(tokens.scopes)}; {expiry}.",
         file=ctx.out,
     )
-    return 0
 
 
 def cmd_status(ctx: Context, args: argparse.Namespace) -> int:

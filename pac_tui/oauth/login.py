@@ -78,6 +78,14 @@ async def login(
     finally:
         await server.close()
 
+    return await store_grant(repo, store, clock, tokens)
+
+
+async def store_grant(
+    repo: Repository, store: TokenStore, clock: Clock, tokens: TokenSet
+) -> TokenRecord:
+    """Store a newly obtained grant for `repo` (with the account it belongs to); the record."""
+    app = repo.gitlab
     username = await current_username(app, tokens.access_token)
     now = clock.now()
     record = TokenRecord(

@@ -11,6 +11,7 @@ from pathlib import Path
 from pac_tui.clock import Clock, SystemClock
 from pac_tui.config import Config, load_config
 from pac_tui.models import TokenRecord
+from pac_tui.oauth.device import device_login
 from pac_tui.oauth.login import DEFAULT_TIMEOUT, login
 from pac_tui.stores.file_store import TokenStore
 
@@ -28,6 +29,7 @@ class AppContext:
     receive_webhooks: bool = True  # run the webhook receiver inside the dashboard
     webhook_port: int | None = None  # None: [webhook] port of the config
     login: Callable[..., Awaitable[TokenRecord]] = login  # the core's browser login
+    device_login: Callable[..., Awaitable[TokenRecord]] = device_login  # and its device login
 
     def reload_config(self) -> None:
         """Re-read the config file (after the walkthrough wrote it); raises `ConfigError`."""

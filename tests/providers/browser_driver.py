@@ -63,6 +63,36 @@ def drive(url: str, settings: Mapping[str, str] = os.environ) -> dict[str, objec
             browser.close()
 
 
+def enter_user_code(
+    verification_uri: str, user_code: str, settings: Mapping[str, str] = os.environ
+) -> dict[str, object]:
+    """The device login's other half: open the verification page, type the user code, confirm
+    it, sign in, and press the consent button (PAC_TUI_TEST_CONSENT); what the browser ended on."""
+    consent = settings.get("PAC_TUI_TEST_CONSENT", "Authorize")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(20_000)
+            page.goto(verification_uri)
+            page.fill("input[name=user_code]", user_code)
+            with page.expect_navigation():
+                page.get_by_role("button", name="Continue", exact=True).click()
+            with page.expect_navigation():
+                page.get_by_role("button", name="Continue", exact=True).click()
+            if page.locator("input[name=password]").count():
+                page.fill("input[name=username]", settings["PAC_TUI_TEST_USERNAME"])
+                page.fill("input[name=password]", settings["PAC_TUI_TEST_PASSWORD"])
+                with page.expect_navigation():
+                    page.locator("[type=submit]").first.click()
+            with page.expect_navigation():
+                page.get_by_role("button", name=consent, exact=True).click()
+            page.wait_for_load_state()
+            return {"url_path": urlsplit(page.url).path, "text": page.inner_text("body")}
+        finally:
+            browser.close()
+
+
 def main() -> int:
     url = sys.argv[1]
     try:

@@ -38,6 +38,10 @@ class OidcProvider:
     def token_requests(self, grant_type: str) -> int:
         return self._get("/test/token-requests", grant_type=grant_type)["count"]
 
+    def slow_downs(self) -> int:
+        """How many device-flow polls were answered `slow_down` so far."""
+        return self._get("/test/slow-downs")["count"]
+
     def _get(self, path: str, **params: str) -> dict:
         return self._http.get(self.url + path, params=params).raise_for_status().json()
 
@@ -56,8 +60,12 @@ def _app_config(app: OAuthApp) -> dict:
 
 
 @contextlib.contextmanager
-def start_oidc_provider(workdir: pathlib.Path) -> Iterator[OidcProvider]:
-    """Run oidc/server.mjs on a free 127.0.0.1 port until exit; its output goes to `workdir`."""
+def start_oidc_provider(
+    workdir: pathlib.Path, *, device_interval: int = 5, device_code_ttl: int = 600
+) -> Iterator[OidcProvider]:
+    """Run oidc/server.mjs on a free 127.0.0.1 port until exit; its output goes to `workdir`.
+
+    `device_interval` / `device_code_ttl`: the device flow's polling interval and code lifetime."""
     port = _free_port()
     provider = OidcProvider(
         url=f"http://127.0.0.1:{port}",
@@ -67,6 +75,7 @@ def start_oidc_provider(workdir: pathlib.Path) -> Iterator[OidcProvider]:
     config = {
         "user": {"username": provider.username, "password": provider.password},
         "clients": [_app_config(provider.confidential), _app_config(provider.public)],
+        "device": {"interval": device_interval, "ttl": device_code_ttl},
     }
     workdir.mkdir(parents=True, exist_ok=True)
     stderr_path = workdir / "oidc-provider.err"

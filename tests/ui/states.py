@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pac_tui.models import TokenRecord
+from pac_tui.oauth.device import DeviceAuthorization
 from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.context import AppContext
 from pac_tui.webhooks.journal import Journal
@@ -64,6 +65,35 @@ def login_modal(tmp_path: Path) -> State:
     ctx.login = waiting_login
     ctx.open_browser = None
     return State(make_app(ctx), ("down", "down", "l"))
+
+
+DEVICE_CODE = DeviceAuthorization(
+    device_code="snapshot-device-code",
+    user_code="WDJB-MJHT",
+    verification_uri="https://gitlab.example.com/oauth/device",
+    verification_uri_complete="https://gitlab.example.com/oauth/device?user_code=WDJB-MJHT",
+    expires_at=NOW + timedelta(seconds=299),
+    interval=5,
+)
+
+
+def device_login_modal(tmp_path: Path) -> State:
+    """The login dialog switched to the device login (`d`): a fixed code, URL and expiry."""
+    ctx = _three(tmp_path)
+
+    async def waiting_login(repo: Any, store: Any, clock: Any, **kw: Any) -> TokenRecord:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def waiting_device_login(repo: Any, store: Any, clock: Any, **kw: Any) -> TokenRecord:
+        kw["on_code"](DEVICE_CODE)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    ctx.login = waiting_login
+    ctx.device_login = waiting_device_login
+    ctx.open_browser = None
+    return State(make_app(ctx), ("down", "down", "l", "d"))
 
 
 def help_screen(tmp_path: Path) -> State:
@@ -126,6 +156,7 @@ STATES: dict[str, Callable[[Path], State]] = {
     "dashboard": dashboard,
     "token-panel": token_panel,
     "login-modal": login_modal,
+    "device-login-modal": device_login_modal,
     "help": help_screen,
     "dashboard-with-events": dashboard_with_events,
     "revoke-confirmation": revoke_confirmation,

@@ -30,6 +30,10 @@ def test_login_modal(snap_compare: Any, tmp_path: Path) -> None:
     assert _compare(snap_compare, states.login_modal(tmp_path))
 
 
+def test_device_login_modal(snap_compare: Any, tmp_path: Path) -> None:
+    assert _compare(snap_compare, states.device_login_modal(tmp_path))
+
+
 def test_help(snap_compare: Any, tmp_path: Path) -> None:
     assert _compare(snap_compare, states.help_screen(tmp_path))
 

@@ -24,6 +24,7 @@ KEYS = (
     ("", ""),
     ("In the login dialog", ""),
     ("c", "copy the authorize URL (for SSH sessions)"),
+    ("d", "device login instead: a code and a QR code to answer on another device"),
     ("esc", "cancel the login; the callback server closes"),
 )
 

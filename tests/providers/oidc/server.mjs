@@ -4,8 +4,13 @@
 //
 // PROVIDER_CONFIG: {"user": {"username", "password"},
 //                   "clients": [{"client_id", "client_secret" (omit for a public app), "redirect_uris"}]}
+//                  "device": {"interval": seconds (default 5), "ttl": seconds (default 600)}}
+// Device flow (RFC 8628) on GitLab's paths: POST /oauth/authorize_device, the user types the code at
+// /oauth/device. oidc-provider neither sends `interval` nor answers `slow_down`, so this file does
+// both: a poll sooner than `interval` after the previous one gets `slow_down`.
 // Test-only endpoints (no auth): GET /test/active?token=…  → {"active": bool}
 //                                GET /test/token-requests?grant_type=…  → {"count": n}
+//                                GET /test/slow-downs  → {"count": n}
 import { randomBytes } from 'node:crypto';
 
 import Provider, { errors } from 'oidc-provider';
@@ -13,6 +18,7 @@ import Provider, { errors } from 'oidc-provider';
 const port = Number(process.argv[2] ?? process.env.PORT ?? 8080);
 const issuer = `http://127.0.0.1:${port}`;
 const config = JSON.parse(process.env.PROVIDER_CONFIG ?? '{}');
+const device = { interval: 5, ttl: 600, ...(config.device ?? {}) };
 const user = config.user ?? { username: 'operator', password: 'operator-password' };
 const clients = (config.clients ?? [
   { client_id: 'confidential-app', client_secret: 'confidential-secret' },
@@ -25,7 +31,7 @@ const clients = (config.clients ?? [
   // does for IP literals. It also makes consent always asked, and allows 'localhost' with any port
   // (GitLab would want the port to match there).
   application_type: 'native',
-  grant_types: ['authorization_code', 'refresh_token'],
+  grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
   response_types: ['code'],
   redirect_uris: redirect_uris ?? ['http://127.0.0.1/callback'],
   scope: 'api',
@@ -37,7 +43,10 @@ class MapAdapter {
   constructor(model) { this.model = model; }
 
   async upsert(id, payload, expiresIn) {
-    const expiresAt = expiresIn ? Date.now() + expiresIn * 1000 : Infinity;
+    // An expired device code is kept a minute longer, so polling it says expired_token (as GitLab
+    // does) rather than "not found".
+    const grace = this.model === 'DeviceCode' ? 60 : 0;
+    const expiresAt = expiresIn ? Date.now() + (expiresIn + grace) * 1000 : Infinity;
     storage.set(`${this.model}:${id}`, { payload, expiresAt });
   }
 
@@ -73,6 +82,8 @@ const provider = new Provider(issuer, {
     token: '/oauth/token',
     revocation: '/oauth/revoke',
     introspection: '/oauth/introspect',
+    device_authorization: '/oauth/authorize_device',
+    code_verification: '/oauth/device',
   },
   scopes: ['api'],
   features: {
@@ -80,6 +91,22 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
     introspection: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
     resourceIndicators: { enabled: false },
+    deviceFlow: {
+      enabled: true,
+      userCodeInputSource: async (ctx, form, out, err) => {
+        ctx.body = page('Enter the code', `${err ? '<p>The code is not valid; try again.</p>' : ''}${form}
+          <button type="submit" form="op.deviceInputForm">Continue</button>`);
+      },
+      userCodeConfirmSource: async (ctx, form, client, deviceInfo, userCode) => {
+        ctx.body = page('Confirm the device', `<p>${escape(client.clientId)} shows the code
+          <code>${escape(userCode)}</code>.</p>${form}
+          <button type="submit" form="op.deviceConfirmForm">Continue</button>
+          <button type="submit" form="op.deviceConfirmForm" name="abort" value="yes">Abort</button>`);
+      },
+      successSource: async (ctx) => {
+        ctx.body = page('Device authorized', '<p>You can close this page.</p>');
+      },
+    },
   },
   pkce: { required: () => true, methods: ['S256'] },
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
@@ -100,6 +127,7 @@ const provider = new Provider(issuer, {
     Session: 24 * 3600,
     Interaction: 3600,
     IdToken: 3600,
+    DeviceCode: device.ttl,
   },
   renderError: async (ctx, out) => {
     ctx.type = 'html';
@@ -179,6 +207,22 @@ async function interactions(ctx) {
 }
 
 const tokenRequests = new Map(); // grant_type → count, whatever the outcome
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const lastPolls = new Map(); // device_code → time of the previous poll (ms)
+let slowDowns = 0;
+
+// RFC 8628 §3.5: a poll sooner than `interval` after the previous one is answered `slow_down`.
+function paceDevicePolls(ctx) {
+  const code = ctx.oidc?.params?.device_code;
+  if (ctx.oidc?.body?.grant_type !== DEVICE_GRANT || !code || ctx.body?.error !== 'authorization_pending') return;
+  const now = Date.now();
+  const last = lastPolls.get(code);
+  lastPolls.set(code, now);
+  if (last !== undefined && now - last < device.interval * 1000) {
+    slowDowns += 1;
+    ctx.body = { error: 'slow_down', error_description: 'you are polling too quickly and should back off' };
+  }
+}
 
 async function isActive(token) {
   const found = await provider.AccessToken.find(token) ?? await provider.RefreshToken.find(token);
@@ -202,6 +246,11 @@ provider.use(async (ctx, next) => {
     ctx.body = { active: await isActive(ctx.query.token ?? '') };
   } else if (ctx.method === 'GET' && ctx.path === '/test/token-requests') {
     ctx.body = { count: tokenRequests.get(ctx.query.grant_type) ?? 0 };
+  } else if (ctx.method === 'GET' && ctx.path === '/test/slow-downs') {
+    ctx.body = { count: slowDowns };
+  } else if (ctx.method === 'POST' && ctx.path === '/oauth/authorize_device') {
+    await next();
+    if (ctx.status === 200 && ctx.body?.device_code) ctx.body = { ...ctx.body, interval: device.interval };
   } else if (ctx.path.startsWith('/interaction/')) {
     try {
       await interactions(ctx);
@@ -218,6 +267,7 @@ provider.use(async (ctx, next) => {
       const grantType = ctx.oidc?.body?.grant_type ?? '';
       tokenRequests.set(grantType, (tokenRequests.get(grantType) ?? 0) + 1);
     }
+    paceDevicePolls(ctx);
     revokeOlderAccessTokens(ctx);
   } else {
     await next();

@@ -75,7 +75,12 @@ class LoginScreen(ModalScreen[TokenRecord | None]):
                     yield Static("", id="login-countdown")
             yield LoadingIndicator(id="login-wait")
             yield Static("", id="login-outcome")
-            yield Label("[dim]c copy URL · esc cancel[/dim]", id="login-keys")
+            keys = (
+                "c copy URL · esc cancel"
+                if self.device
+                else ("c copy URL · d use a device code instead · esc cancel")
+            )
+            yield Label(f"[dim]{keys}[/dim]", id="login-keys")
 
     def on_mount(self) -> None:
         if self.device:

@@ -31,12 +31,12 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pac_tui.errors import StoreError
-from pac_tui.webhooks.models import Delivery, Verdict, redact_headers
+from pac_tui.webhooks import journal_schema as schema
+from pac_tui.webhooks.models import Delivery
 
 JOURNAL_NAME = "events.sqlite3"
 SCHEMA_VERSION = 1
@@ -49,77 +49,6 @@ WAL_AUTOCHECKPOINT_PAGES = 16384
 WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is truncated to after a checkpoint
 WRITER_CACHE_KIB = 32 * 1024
 RELAY_STATUS_TIMEOUT_S = 30.0
-
-_COLUMNS = (
-    "id, received_at, repo, project, kind, verdict, summary, pac_event, headers, body, "
-    "idempotency_key, event_uuid, source, redeliveries, relay_status, extra"
-)
-
-# Queries are composed from these constants only; every value is a bound parameter.
-_SELECT = f"SELECT {_COLUMNS} FROM deliveries"  # noqa: S608
-
-_SCHEMA_V1 = (
-    """
-    CREATE TABLE deliveries (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        received_at TEXT NOT NULL,
-        repo TEXT,
-        project TEXT,
-        kind TEXT NOT NULL,
-        verdict TEXT NOT NULL,
-        summary TEXT NOT NULL,
-        pac_event TEXT,
-        headers TEXT NOT NULL,
-        body BLOB NOT NULL,
-        idempotency_key TEXT,
-        event_uuid TEXT,
-        source TEXT NOT NULL,
-        redeliveries INTEGER NOT NULL DEFAULT 0,
-        relay_status TEXT,
-        extra TEXT
-    )
-    """,
-    "CREATE UNIQUE INDEX deliveries_idempotency_key ON deliveries (idempotency_key) "
-    "WHERE idempotency_key IS NOT NULL",
-    "CREATE INDEX deliveries_repo ON deliveries (repo, id)",
-    "CREATE INDEX deliveries_kind ON deliveries (kind, id)",
-)
-
-# Statements that take schema version N to N + 1. Add an entry (and bump SCHEMA_VERSION) when the
-# schema changes; `_prepare_schema` applies them in order inside one transaction.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {}
-
-# A new row always starts with redeliveries = 0; a duplicate key bumps the existing row instead,
-# so `redeliveries > 0` in RETURNING tells a duplicate apart from a new row.
-_UPSERT = (
-    "INSERT INTO deliveries (received_at, repo, project, kind, verdict, summary, pac_event, "
-    "headers, body, idempotency_key, event_uuid, source, redeliveries, extra) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
-    "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL "
-    "DO UPDATE SET redeliveries = redeliveries + 1 "
-    "RETURNING id, redeliveries"
-)
-_SET_RELAY_STATUS = "UPDATE deliveries SET relay_status = ? WHERE id = ?"
-_PRUNE = "DELETE FROM deliveries WHERE id <= ?"
-
-# The newest row of every repository, one index seek per repository (a loose index scan):
-# GROUP BY would read the whole index.
-_NEWEST_ID_OF_EACH_REPO = """(
-    WITH RECURSIVE names (repo) AS (
-        SELECT (SELECT repo FROM deliveries WHERE repo IS NOT NULL ORDER BY repo LIMIT 1)
-        UNION ALL
-        SELECT (SELECT repo FROM deliveries WHERE repo > names.repo ORDER BY repo LIMIT 1)
-        FROM names WHERE names.repo IS NOT NULL
-    )
-    SELECT (SELECT id FROM deliveries WHERE repo = names.repo ORDER BY id DESC LIMIT 1)
-    FROM names WHERE names.repo IS NOT NULL
-)"""
-_NEWEST_ID_OF_REPOS = """(
-    SELECT (SELECT id FROM deliveries WHERE repo = wanted.value ORDER BY id DESC LIMIT 1)
-    FROM json_each(?) AS wanted
-)"""
-_LAST_PER_REPO = _SELECT + " WHERE id IN " + _NEWEST_ID_OF_EACH_REPO
-_LAST_OF_REPOS = _SELECT + " WHERE id IN " + _NEWEST_ID_OF_REPOS
 
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
@@ -134,7 +63,7 @@ class Appended:
 
 
 class _Op:
-    """One queued write: an insert (params of `_UPSERT`) or a relay-status update."""
+    """One queued write: an insert (params of `schema.UPSERT`) or a relay-status update."""
 
     __slots__ = ("future", "insert", "params")
 
@@ -232,7 +161,7 @@ class Journal:
         if asyncio.get_running_loop() is not self._loop:
             raise StoreError("append to the webhook journal from the loop that started it")
         future: asyncio.Future[Appended] = self._loop.create_future()
-        self._enqueue(_Op(True, _encode(delivery), future))
+        self._enqueue(_Op(True, schema.encode(delivery), future))
         return await future
 
     async def aset_relay_status(self, delivery_id: int, status: str) -> bool:
@@ -371,11 +300,11 @@ class Journal:
         try:
             version = self._check_version(conn)
             if version == 0:
-                for statement in _SCHEMA_V1:
+                for statement in schema.SCHEMA_V1:
                     conn.execute(statement)
                 version = 1
             while version < SCHEMA_VERSION:
-                for statement in _MIGRATIONS[version]:
+                for statement in schema.MIGRATIONS[version]:
                     conn.execute(statement)
                 version += 1
             conn.execute(f"PRAGMA user_version = {version}")
@@ -395,16 +324,16 @@ class Journal:
         try:
             for op in batch:
                 if op.insert:
-                    row_id, redeliveries = conn.execute(_UPSERT, op.params).fetchone()
+                    row_id, redeliveries = conn.execute(schema.UPSERT, op.params).fetchone()
                     duplicate = redeliveries > 0
                     results.append(Appended(row_id, duplicate))
                     if not duplicate and row_id > newest:
                         newest = row_id
                 else:
-                    results.append(conn.execute(_SET_RELAY_STATUS, op.params).rowcount > 0)
+                    results.append(conn.execute(schema.SET_RELAY_STATUS, op.params).rowcount > 0)
             bound = newest - self.retention
             if bound > self._pruned_upto:
-                conn.execute(_PRUNE, (bound,))
+                conn.execute(schema.PRUNE, (bound,))
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -426,7 +355,7 @@ class Journal:
             return False
         try:
             conn.execute("PRAGMA synchronous = FULL")
-            return conn.execute(_SET_RELAY_STATUS, (status, delivery_id)).rowcount > 0
+            return conn.execute(schema.SET_RELAY_STATUS, (status, delivery_id)).rowcount > 0
         except sqlite3.Error as exc:
             raise self._error("write", exc) from None
         finally:
@@ -435,7 +364,7 @@ class Journal:
     # -- reads --------------------------------------------------------------------------------
 
     def get(self, delivery_id: int) -> Delivery | None:
-        rows = self._query(_SELECT + " WHERE id = ?", (delivery_id,))
+        rows = self._query(schema.SELECT + " WHERE id = ?", (delivery_id,))
         return rows[0] if rows else None
 
     def recent(
@@ -447,11 +376,11 @@ class Journal:
         before_id: int | None = None,
     ) -> list[Delivery]:
         """The newest deliveries first; `before_id` pages further back."""
-        where, params = _filters(repo, kind)
+        where, params = schema.filters(repo, kind)
         if before_id is not None:
             where.append("id < ?")
             params.append(before_id)
-        sql = f"{_SELECT}{_where(where)} ORDER BY id DESC LIMIT ?"
+        sql = f"{schema.SELECT}{schema.where(where)} ORDER BY id DESC LIMIT ?"
         return self._query(sql, (*params, limit))
 
     def after(
@@ -463,10 +392,10 @@ class Journal:
         kind: str | None = None,
     ) -> list[Delivery]:
         """Deliveries with an id above `after_id`, oldest first (to follow or catch up)."""
-        where, params = _filters(repo, kind)
+        where, params = schema.filters(repo, kind)
         where.append("id > ?")
         params.append(after_id)
-        sql = f"{_SELECT}{_where(where)} ORDER BY id ASC LIMIT ?"
+        sql = f"{schema.SELECT}{schema.where(where)} ORDER BY id ASC LIMIT ?"
         return self._query(sql, (*params, limit))
 
     def count(self) -> int:
@@ -476,9 +405,9 @@ class Journal:
     def last_per_repo(self, repos: Iterable[str] | None = None) -> dict[str, Delivery]:
         """The newest delivery of each repository name (only of `repos`, when given)."""
         if repos is None:
-            found = self._query(_LAST_PER_REPO, ())
+            found = self._query(schema.LAST_PER_REPO, ())
         else:
-            found = self._query(_LAST_OF_REPOS, (json.dumps(list(repos)),))
+            found = self._query(schema.LAST_OF_REPOS, (json.dumps(list(repos)),))
         return {d.repo: d for d in found if d.repo is not None}
 
     def _query(self, sql: str, params: tuple[Any, ...], *, decode: bool = True) -> list[Any]:
@@ -492,7 +421,7 @@ class Journal:
         if not decode:
             return rows
         try:
-            return [_decode(row) for row in rows]
+            return [schema.decode(row) for row in rows]
         except (ValueError, TypeError) as exc:
             raise StoreError(
                 f"the webhook journal {self.path} holds a damaged row ({exc}); it was left "
@@ -615,81 +544,3 @@ def _fail(future: asyncio.Future[Any] | concurrent.futures.Future[Any], exc: Exc
     if not future.done():
         with contextlib.suppress(concurrent.futures.InvalidStateError):
             future.set_exception(exc)
-
-
-def _encode(delivery: Delivery) -> tuple[Any, ...]:
-    """The `_UPSERT` parameters for a delivery; raises on the caller's side if it is unfit."""
-    received_at = delivery.received_at
-    if received_at.tzinfo is None:
-        received_at = received_at.replace(tzinfo=UTC)  # naive times are UTC by convention
-    headers = json.dumps(redact_headers(delivery.headers), separators=(",", ":"))
-    return (
-        received_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        delivery.repo,
-        delivery.project,
-        delivery.kind,
-        Verdict(delivery.verdict).value,
-        delivery.summary,
-        delivery.pac_event,
-        headers,
-        bytes(delivery.body),
-        delivery.idempotency_key or None,  # an empty header is no key
-        delivery.event_uuid,
-        delivery.source,
-        json.dumps(delivery.extra, separators=(",", ":")) if delivery.extra else None,
-    )
-
-
-def _decode(row: tuple[Any, ...]) -> Delivery:
-    (
-        row_id,
-        received_at,
-        repo,
-        project,
-        kind,
-        verdict,
-        summary,
-        pac_event,
-        headers,
-        body,
-        idempotency_key,
-        event_uuid,
-        source,
-        redeliveries,
-        relay_status,
-        extra,
-    ) = row
-    return Delivery(
-        received_at=datetime.fromisoformat(received_at),
-        kind=kind,
-        verdict=Verdict(verdict),
-        summary=summary,
-        headers=json.loads(headers),
-        body=bytes(body),
-        repo=repo,
-        project=project,
-        pac_event=pac_event,
-        idempotency_key=idempotency_key,
-        event_uuid=event_uuid,
-        source=source,
-        id=row_id,
-        redeliveries=redeliveries,
-        relay_status=relay_status,
-        extra=json.loads(extra) if extra else {},
-    )
-
-
-def _filters(repo: str | None, kind: str | None) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    params: list[Any] = []
-    if repo is not None:
-        where.append("repo = ?")
-        params.append(repo)
-    if kind is not None:
-        where.append("kind = ?")
-        params.append(kind)
-    return where, params
-
-
-def _where(conditions: list[str]) -> str:
-    return f" WHERE {' AND '.join(conditions)}" if conditions else ""

@@ -1,0 +1,160 @@
+"""The journal's SQL and its row format: the schema, the statements, and Delivery ⇄ row.
+
+Queries are composed from these constants only; every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pac_tui.webhooks.models import Delivery, Verdict, redact_headers
+
+COLUMNS = (
+    "id, received_at, repo, project, kind, verdict, summary, pac_event, headers, body, "
+    "idempotency_key, event_uuid, source, redeliveries, relay_status, extra"
+)
+
+SELECT = f"SELECT {COLUMNS} FROM deliveries"  # noqa: S608
+
+SCHEMA_V1 = (
+    """
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at TEXT NOT NULL,
+        repo TEXT,
+        project TEXT,
+        kind TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        pac_event TEXT,
+        headers TEXT NOT NULL,
+        body BLOB NOT NULL,
+        idempotency_key TEXT,
+        event_uuid TEXT,
+        source TEXT NOT NULL,
+        redeliveries INTEGER NOT NULL DEFAULT 0,
+        relay_status TEXT,
+        extra TEXT
+    )
+    """,
+    "CREATE UNIQUE INDEX deliveries_idempotency_key ON deliveries (idempotency_key) "
+    "WHERE idempotency_key IS NOT NULL",
+    "CREATE INDEX deliveries_repo ON deliveries (repo, id)",
+    "CREATE INDEX deliveries_kind ON deliveries (kind, id)",
+)
+
+# Statements that take schema version N to N + 1. Add an entry (and bump SCHEMA_VERSION) when the
+# schema changes; `_prepare_schema` applies them in order inside one transaction.
+MIGRATIONS: dict[int, tuple[str, ...]] = {}
+
+# A new row always starts with redeliveries = 0; a duplicate key bumps the existing row instead,
+# so `redeliveries > 0` in RETURNING tells a duplicate apart from a new row.
+UPSERT = (
+    "INSERT INTO deliveries (received_at, repo, project, kind, verdict, summary, pac_event, "
+    "headers, body, idempotency_key, event_uuid, source, redeliveries, extra) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
+    "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL "
+    "DO UPDATE SET redeliveries = redeliveries + 1 "
+    "RETURNING id, redeliveries"
+)
+SET_RELAY_STATUS = "UPDATE deliveries SET relay_status = ? WHERE id = ?"
+PRUNE = "DELETE FROM deliveries WHERE id <= ?"
+
+# The newest row of every repository, one index seek per repository (a loose index scan):
+# GROUP BY would read the whole index.
+NEWEST_ID_OF_EACH_REPO = """(
+    WITH RECURSIVE names (repo) AS (
+        SELECT (SELECT repo FROM deliveries WHERE repo IS NOT NULL ORDER BY repo LIMIT 1)
+        UNION ALL
+        SELECT (SELECT repo FROM deliveries WHERE repo > names.repo ORDER BY repo LIMIT 1)
+        FROM names WHERE names.repo IS NOT NULL
+    )
+    SELECT (SELECT id FROM deliveries WHERE repo = names.repo ORDER BY id DESC LIMIT 1)
+    FROM names WHERE names.repo IS NOT NULL
+)"""
+NEWEST_ID_OF_REPOS = """(
+    SELECT (SELECT id FROM deliveries WHERE repo = wanted.value ORDER BY id DESC LIMIT 1)
+    FROM json_each(?) AS wanted
+)"""
+LAST_PER_REPO = SELECT + " WHERE id IN " + NEWEST_ID_OF_EACH_REPO
+LAST_OF_REPOS = SELECT + " WHERE id IN " + NEWEST_ID_OF_REPOS
+
+
+def encode(delivery: Delivery) -> tuple[Any, ...]:
+    """The `UPSERT` parameters for a delivery; raises on the caller's side if it is unfit."""
+    received_at = delivery.received_at
+    if received_at.tzinfo is None:
+        received_at = received_at.replace(tzinfo=UTC)  # naive times are UTC by convention
+    headers = json.dumps(redact_headers(delivery.headers), separators=(",", ":"))
+    return (
+        received_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        delivery.repo,
+        delivery.project,
+        delivery.kind,
+        Verdict(delivery.verdict).value,
+        delivery.summary,
+        delivery.pac_event,
+        headers,
+        bytes(delivery.body),
+        delivery.idempotency_key or None,  # an empty header is no key
+        delivery.event_uuid,
+        delivery.source,
+        json.dumps(delivery.extra, separators=(",", ":")) if delivery.extra else None,
+    )
+
+
+def decode(row: tuple[Any, ...]) -> Delivery:
+    (
+        row_id,
+        received_at,
+        repo,
+        project,
+        kind,
+        verdict,
+        summary,
+        pac_event,
+        headers,
+        body,
+        idempotency_key,
+        event_uuid,
+        source,
+        redeliveries,
+        relay_status,
+        extra,
+    ) = row
+    return Delivery(
+        received_at=datetime.fromisoformat(received_at),
+        kind=kind,
+        verdict=Verdict(verdict),
+        summary=summary,
+        headers=json.loads(headers),
+        body=bytes(body),
+        repo=repo,
+        project=project,
+        pac_event=pac_event,
+        idempotency_key=idempotency_key,
+        event_uuid=event_uuid,
+        source=source,
+        id=row_id,
+        redeliveries=redeliveries,
+        relay_status=relay_status,
+        extra=json.loads(extra) if extra else {},
+    )
+
+
+def filters(repo: str | None, kind: str | None) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if repo is not None:
+        where.append("repo = ?")
+        params.append(repo)
+    if kind is not None:
+        where.append("kind = ?")
+        params.append(kind)
+    return where, params
+
+
+def where(conditions: list[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""

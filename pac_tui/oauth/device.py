@@ -20,7 +20,7 @@ from pac_tui.clock import Clock
 from pac_tui.config import GitLabApp, Repository
 from pac_tui.errors import LoginFailed, ProviderRejected, ProviderUnavailable
 from pac_tui.models import TokenRecord, TokenSet
-from pac_tui.oauth.client import HTTP_TIMEOUT, USER_AGENT
+from pac_tui.oauth.client import HTTP_TIMEOUT, USER_AGENT, explain
 from pac_tui.oauth.login import store_grant
 from pac_tui.stores.file_store import TokenStore
 
@@ -87,15 +87,8 @@ async def start_device_authorization(app: GitLabApp, clock: Clock) -> DeviceAuth
     try:
         async with _http() as http:
             response = await http.post(device_authorize_url(app), data=data)
-    except httpx.TimeoutException:
-        raise ProviderUnavailable(
-            f"{app.url} did not answer in time while trying to start the device login"
-        ) from None
     except httpx.HTTPError as exc:
-        reason = str(exc) or type(exc).__name__
-        raise ProviderUnavailable(
-            f"cannot reach {app.url} to start the device login: {reason}"
-        ) from None
+        raise explain(exc, app, "start the device login") from None
     body = _json(response)
     error = body.get("error")
     if response.status_code in (404, 405) or error in ("unsupported_grant_type", "invalid_request"):
@@ -158,15 +151,8 @@ async def poll_device_token(
                 raise _expired()
             try:
                 response = await http.post(app.token_url, data=data)
-            except httpx.TimeoutException:
-                raise ProviderUnavailable(
-                    f"{app.url} did not answer in time while waiting for the device login"
-                ) from None
             except httpx.HTTPError as exc:
-                reason = str(exc) or type(exc).__name__
-                raise ProviderUnavailable(
-                    f"cannot reach {app.url} while waiting for the device login: {reason}"
-                ) from None
+                raise explain(exc, app, "finish the device login") from None
             body = _json(response)
             error = body.get("error")
             if response.status_code == 200 and not error:

@@ -41,6 +41,9 @@ from pac_tui.webhooks.models import Delivery
 JOURNAL_NAME = "events.sqlite3"
 SCHEMA_VERSION = 1
 MAX_BATCH = 1000  # deliveries per transaction
+# SQLite binds at most 32,766 parameters per statement: 14 per row, one per key.
+MAX_ROWS_PER_INSERT = 500
+MAX_KEYS_PER_QUERY = 1000
 BUSY_TIMEOUT_S = 5.0  # another process holding the write lock
 # Checkpoint the WAL into the DB every ~64 MiB instead of SQLite's 4 MiB: the random index pages
 # (Idempotency-Keys are UUIDs) that many batches dirty are then copied once, not once per batch.
@@ -63,7 +66,7 @@ class Appended:
 
 
 class _Op:
-    """One queued write: an insert (params of `schema.UPSERT`) or a relay-status update."""
+    """One queued write: an insert (params of `schema.encode`) or a relay-status update."""
 
     __slots__ = ("future", "insert", "params")
 
@@ -318,20 +321,16 @@ class Journal:
         conn = self._conn
         if conn is None:
             raise StoreError(f"the webhook journal {self.path} is not open")
-        results: list[Any] = []
-        newest = 0
+        results: list[Any] = [None] * len(batch)
+        bound = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for op in batch:
-                if op.insert:
-                    row_id, redeliveries = conn.execute(schema.UPSERT, op.params).fetchone()
-                    duplicate = redeliveries > 0
-                    results.append(Appended(row_id, duplicate))
-                    if not duplicate and row_id > newest:
-                        newest = row_id
-                else:
-                    results.append(conn.execute(schema.SET_RELAY_STATUS, op.params).rowcount > 0)
-            bound = newest - self.retention
+            inserts = [i for i, op in enumerate(batch) if op.insert]
+            if inserts:
+                bound = self._insert_batch(conn, batch, inserts, results) - self.retention
+            for i, op in enumerate(batch):
+                if not op.insert:
+                    results[i] = conn.execute(schema.SET_RELAY_STATUS, op.params).rowcount > 0
             if bound > self._pruned_upto:
                 conn.execute(schema.PRUNE, (bound,))
             conn.execute("COMMIT")
@@ -341,6 +340,54 @@ class Journal:
             raise
         self._pruned_upto = max(self._pruned_upto, bound)
         return results
+
+    def _insert_batch(
+        self, conn: sqlite3.Connection, batch: list[_Op], inserts: list[int], results: list[Any]
+    ) -> int:
+        """Insert the batch's deliveries (inside the open transaction); returns the newest id.
+
+        A delivery whose Idempotency-Key is already stored, or new earlier in this batch, is not
+        inserted: the row holding the key has its `redeliveries` raised instead.
+        """
+        keys = {k for i in inserts if (k := batch[i].params[schema.KEY_INDEX]) is not None}
+        stored: dict[str, int] = {}
+        for chunk in _chunks(list(keys), MAX_KEYS_PER_QUERY):
+            stored.update(conn.execute(schema.find_keys(len(chunk)), chunk).fetchall())
+        bumps: dict[int, int] = {}  # stored row id → redeliveries to add
+        new_rows: list[list[Any]] = []  # params of each new row (redeliveries last)
+        new_of: list[int] = []  # batch index of each new row
+        first_new: dict[str, int] = {}  # key → index in new_rows
+        duplicate_of: list[tuple[int, int]] = []  # (batch index, index in new_rows)
+        for i in inserts:
+            params = batch[i].params
+            key = params[schema.KEY_INDEX]
+            if key is not None and key in stored:
+                row_id = stored[key]
+                bumps[row_id] = bumps.get(row_id, 0) + 1
+                results[i] = Appended(row_id, True)
+            elif key is not None and key in first_new:
+                n = first_new[key]
+                new_rows[n][-1] += 1
+                duplicate_of.append((i, n))
+            else:
+                if key is not None:
+                    first_new[key] = len(new_rows)
+                new_rows.append([*params, 0])
+                new_of.append(i)
+        newest = 0
+        if new_rows:
+            for start in range(0, len(new_rows), MAX_ROWS_PER_INSERT):
+                chunk = new_rows[start : start + MAX_ROWS_PER_INSERT]
+                flat = [value for row in chunk for value in row]
+                newest = conn.execute(schema.insert_rows(len(chunk)), flat).lastrowid or 0
+            first_id = newest - len(new_rows) + 1
+            for n, i in enumerate(new_of):
+                results[i] = Appended(first_id + n, False)
+            for i, n in duplicate_of:
+                results[i] = Appended(first_id + n, True)
+        if bumps:
+            conn.executemany(schema.BUMP_REDELIVERIES, [(k, v) for v, k in bumps.items()])
+        return newest
 
     def _close_writer(self) -> None:
         if self._conn is not None:
@@ -525,6 +572,10 @@ class Journal:
 
 class _NotRunning(Exception):
     """A relay status sent from a thread reached the loop after the journal stopped."""
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    return (items[i : i + size] for i in range(0, len(items), size))
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:

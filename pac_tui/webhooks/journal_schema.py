@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from pac_tui.webhooks.models import Delivery, Verdict, redact_headers
@@ -49,16 +50,34 @@ SCHEMA_V1 = (
 # schema changes; `_prepare_schema` applies them in order inside one transaction.
 MIGRATIONS: dict[int, tuple[str, ...]] = {}
 
-# A new row always starts with redeliveries = 0; a duplicate key bumps the existing row instead,
-# so `redeliveries > 0` in RETURNING tells a duplicate apart from a new row.
-UPSERT = (
-    "INSERT INTO deliveries (received_at, repo, project, kind, verdict, summary, pac_event, "
-    "headers, body, idempotency_key, event_uuid, source, redeliveries, extra) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
-    "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL "
-    "DO UPDATE SET redeliveries = redeliveries + 1 "
-    "RETURNING id, redeliveries"
+# One statement inserts a whole batch: a single `sqlite3_step`, so the writer thread gives the GIL
+# back once per batch instead of once per row (each hand-back waits for the busy event loop). The
+# new rows get consecutive ids (one writer, under the write lock): the last is last_insert_rowid().
+# `redeliveries` is bound: duplicates of a key new in this batch are counted before the insert.
+INSERT_COLUMNS = (
+    "received_at, repo, project, kind, verdict, summary, pac_event, headers, body, "
+    "idempotency_key, event_uuid, source, extra, redeliveries"
 )
+PARAMS_PER_ROW = 14
+KEY_INDEX = 9  # of idempotency_key in `encode`'s tuple
+_ROW = "(" + ", ".join("?" * PARAMS_PER_ROW) + ")"
+
+
+@lru_cache(maxsize=64)
+def insert_rows(count: int) -> str:
+    """INSERT of `count` rows, `PARAMS_PER_ROW` parameters each (encode's tuple + redeliveries)."""
+    rows = ", ".join([_ROW] * count)
+    return f"INSERT INTO deliveries ({INSERT_COLUMNS}) VALUES {rows}"  # noqa: S608
+
+
+@lru_cache(maxsize=64)
+def find_keys(count: int) -> str:
+    """The rows already holding any of `count` Idempotency-Keys."""
+    marks = ", ".join("?" * count)
+    return f"SELECT idempotency_key, id FROM deliveries WHERE idempotency_key IN ({marks})"  # noqa: S608
+
+
+BUMP_REDELIVERIES = "UPDATE deliveries SET redeliveries = redeliveries + ? WHERE id = ?"
 SET_RELAY_STATUS = "UPDATE deliveries SET relay_status = ? WHERE id = ?"
 PRUNE = "DELETE FROM deliveries WHERE id <= ?"
 
@@ -83,7 +102,7 @@ LAST_OF_REPOS = SELECT + " WHERE id IN " + NEWEST_ID_OF_REPOS
 
 
 def encode(delivery: Delivery) -> tuple[Any, ...]:
-    """The `UPSERT` parameters for a delivery; raises on the caller's side if it is unfit."""
+    """A delivery's row (`INSERT_COLUMNS` but redeliveries); raises on the caller's side."""
     received_at = delivery.received_at
     if received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=UTC)  # naive times are UTC by convention

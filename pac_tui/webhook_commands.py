@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pac_tui.errors import PacTuiError, UsageError
@@ -120,8 +121,21 @@ def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
             await service.stop()
             print("Stopped; every acknowledged delivery is in the journal.", file=ctx.err)
 
-    asyncio.run(serve())
+    with asyncio.Runner(loop_factory=fast_loop_factory()) as runner:
+        runner.run(serve())
     return 0
+
+
+def fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (not on Windows), else asyncio's default.
+
+    Only for the headless `webhook serve`: the dashboard keeps Textual's loop.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _open_journal(ctx: Context) -> Any:

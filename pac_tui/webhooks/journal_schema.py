@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from pac_tui.webhooks.models import Delivery, Verdict, redact_headers
 
 COLUMNS = (
@@ -106,7 +108,7 @@ def encode(delivery: Delivery) -> tuple[Any, ...]:
     received_at = delivery.received_at
     if received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=UTC)  # naive times are UTC by convention
-    headers = json.dumps(redact_headers(delivery.headers), separators=(",", ":"))
+    headers = _dumps(redact_headers(delivery.headers))
     return (
         received_at.astimezone(UTC).isoformat(timespec="microseconds"),
         delivery.repo,
@@ -120,8 +122,15 @@ def encode(delivery: Delivery) -> tuple[Any, ...]:
         delivery.idempotency_key or None,  # an empty header is no key
         delivery.event_uuid,
         delivery.source,
-        json.dumps(delivery.extra, separators=(",", ":")) if delivery.extra else None,
+        _dumps(delivery.extra) if delivery.extra else None,
     )
+
+
+def _dumps(value: dict[str, str]) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # e.g. a lone surrogate from a header: json escapes it
+        return json.dumps(value, separators=(",", ":"))
 
 
 def decode(row: tuple[Any, ...]) -> Delivery:

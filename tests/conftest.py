@@ -28,3 +28,25 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider
 @pytest.fixture(params=["dot", "oidc"], ids=["django-oauth-toolkit", "oidc-provider"])
 def provider(request: pytest.FixtureRequest) -> Provider:
     return request.getfixturevalue(f"{request.param}_provider")
+
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.providers.gitlab_api import FakeGitLab
+
+
+@pytest.fixture(scope="session")
+def gitlab(dot_provider: Provider) -> Iterator[FakeGitLab]:
+    """A fake GitLab (REST API served here, OAuth proxied to `dot_provider`) for the session.
+
+    Its state is shared: call `gitlab.reset()` at the start of a test (or wrap this in a per-test
+    fixture that does). `tests.providers.gitlab_api.login(gitlab, tmp_path)` gives a logged-in
+    repository and token store without a browser.
+    """
+    from tests.providers.dot import DotProvider
+    from tests.providers.gitlab_api import start_fake_gitlab
+
+    assert isinstance(dot_provider, DotProvider)
+    with start_fake_gitlab(dot_provider) as fake:
+        yield fake

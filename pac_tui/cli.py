@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from pac_tui import __version__, webhook_commands
+from pac_tui import __version__, kube_commands, onboard_commands, webhook_commands
 from pac_tui.clock import Clock, SystemClock
 from pac_tui.config import Config, Repository, load_config
 from pac_tui.errors import PacTuiError, UsageError
@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_revoke)
 
     webhook_commands.add_parsers(sub)
+    kube_commands.add_parsers(sub)
+    onboard_commands.add_parsers(sub)
     return parser
 
 
@@ -247,13 +249,35 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
-    from pac_tui.oauth.refresh import RefreshAction, refresh
+    from pac_tui.oauth.refresh import RefreshAction, RefreshResult, refresh
     from pac_tui.status import State, repo_status
 
     repos = list(ctx.config.repositories) if args.all else [ctx.config.repository(args.repo)]
     if args.all and not repos:
         raise UsageError("no repositories configured")
     records = ctx.store.read_all() if args.all else {}
+    clusters = None
+    if any(repo.kubernetes for repo in repos):
+        from pac_tui.kube.cluster import Clusters
+
+        clusters = Clusters()
+
+    async def one(repo: Repository) -> tuple[RefreshResult, str | None]:
+        """Refresh; for a repository bound to a PAC Secret, also bring the Secret up to date."""
+        if clusters is None or repo.kubernetes is None:
+            result = await refresh(
+                repo, ctx.store, ctx.clock, if_expiring_within=args.if_expiring_within
+            )
+            return result, None
+        from pac_tui.kube.sync import refresh_and_sync
+
+        bound = await refresh_and_sync(
+            repo, ctx.store, ctx.clock, clusters, if_expiring_within=args.if_expiring_within
+        )
+        if bound.sync_error is not None:
+            return bound.refresh, str(bound.sync_error)
+        assert bound.sync is not None
+        return bound.refresh, None
 
     async def run_all() -> int:
         status = 0
@@ -264,9 +288,7 @@ def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
                     print(f"{repo.name}: skipped, {current.message}", file=ctx.out)
                     continue
             try:
-                result = await refresh(
-                    repo, ctx.store, ctx.clock, if_expiring_within=args.if_expiring_within
-                )
+                result, sync_error = await one(repo)
             except PacTuiError as exc:
                 if not args.all:
                     raise
@@ -283,9 +305,16 @@ def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
                 RefreshAction.SKIPPED: f"not refreshed, expires in {left}",
             }[result.action]
             print(f"{repo.name}: {text}", file=ctx.out)
+            if sync_error is not None:
+                print(f"pac-tui: {sync_error}", file=ctx.err)
+                status = 1
         return status
 
-    return asyncio.run(run_all())
+    try:
+        return asyncio.run(run_all())
+    finally:
+        if clusters is not None:
+            clusters.close()
 
 
 def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:

@@ -26,7 +26,10 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _PROJECT_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$")
 
 _GITLAB_KEYS = {"url", "client_id", "client_secret", "scopes", "redirect_uri"}
-_REPOSITORY_KEYS = {"name", "project", "gitlab", "webhook_secret"}
+_REPOSITORY_KEYS = {"name", "project", "gitlab", "webhook_secret", "kubernetes"}
+_KUBERNETES_KEYS = {"context", "namespace", "repository", "mode", "token_days"}
+TOKEN_MODES = ("project-token", "oauth")
+_K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _WEBHOOK_KEYS = {"host", "port", "relay", "smee", "buffer", "retention"}
 
 
@@ -67,6 +70,22 @@ class GitLabApp:
 
 
 @dataclass(frozen=True)
+class KubernetesBinding:
+    """The `[repositories.kubernetes]` table: the PAC `Repository` whose Secret pac-tui keeps.
+
+    `mode` says what goes into the Secret's provider key (DESIGN.md §2): a project access token
+    that pac-tui mints and rotates (works with today's PAC), or the OAuth access token itself (for
+    a PAC that sends Bearer tokens). `token_days` is the lifetime of minted project tokens.
+    """
+
+    namespace: str
+    repository: str
+    mode: str = "project-token"
+    context: str | None = None
+    token_days: int = 30
+
+
+@dataclass(frozen=True)
 class Repository:
     """A GitLab project that pac-tui holds tokens for."""
 
@@ -74,6 +93,7 @@ class Repository:
     project: str
     gitlab: GitLabApp
     webhook_secret: str | None = field(default=None, repr=False)
+    kubernetes: KubernetesBinding | None = None
 
 
 @dataclass(frozen=True)
@@ -323,7 +343,53 @@ def _repository(
     secret = table.get("webhook_secret")
     if secret is not None:
         secret = _string(path, f"{where}.webhook_secret", secret)
-    return Repository(name=name, project=project, gitlab=gitlab[gitlab_key], webhook_secret=secret)
+    binding = None
+    if "kubernetes" in table:
+        binding = _kubernetes(path, f"{where}.kubernetes", table["kubernetes"])
+    return Repository(
+        name=name,
+        project=project,
+        gitlab=gitlab[gitlab_key],
+        webhook_secret=secret,
+        kubernetes=binding,
+    )
+
+
+def _kubernetes(path: Path | None, where: str, table: Any) -> KubernetesBinding:
+    if not isinstance(table, dict):
+        raise ConfigError(path, where, "must be a table")
+    _reject_unknown(path, where, table, _KUBERNETES_KEYS)
+    names = {}
+    for key in ("namespace", "repository"):
+        if key not in table:
+            what = "namespace" if key == "namespace" else "name of the PAC Repository resource"
+            raise ConfigError(path, f"{where}.{key}", f"missing: the {what}")
+        value = _string(path, f"{where}.{key}", table[key])
+        if len(value) > 253 or not _K8S_NAME_RE.match(value):
+            raise ConfigError(
+                path, f"{where}.{key}", f"{value!r} is not a Kubernetes name (a-z, 0-9, -)"
+            )
+        names[key] = value
+    mode = _string(path, f"{where}.mode", table.get("mode", "project-token"))
+    if mode not in TOKEN_MODES:
+        raise ConfigError(
+            path, f"{where}.mode", f'{mode!r}: use "project-token" or "oauth" (see README)'
+        )
+    context = table.get("context")
+    if context is not None:
+        context = _string(path, f"{where}.context", context)
+    days = table.get("token_days", 30)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
+        raise ConfigError(
+            path, f"{where}.token_days", "must be a whole number of days, 1 to 365 (GitLab's limit)"
+        )
+    return KubernetesBinding(
+        namespace=names["namespace"],
+        repository=names["repository"],
+        mode=mode,
+        context=context,
+        token_days=days,
+    )
 
 
 def _string(path: Path | None, key: str, value: Any) -> str:

@@ -50,3 +50,11 @@ class ProviderRejected(PacTuiError):
 
 class LoginFailed(PacTuiError):
     """The browser login ended without a grant: denied, timed out, cancelled, or port busy."""
+
+
+class ClusterUnavailable(PacTuiError):
+    """The Kubernetes API server could not be reached; tokens stay local until it is back."""
+
+
+class ClusterRefused(PacTuiError):
+    """The cluster answered but refused: credentials (401), RBAC (403), a bad request."""

@@ -89,7 +89,7 @@ class TokenSet:
             refresh_token=data.get("refresh_token"),
             token_type=data.get("token_type", "Bearer"),
             scopes=tuple(data.get("scopes", ())),
-            expires_at=_parse(data.get("expires_at")),
+            expires_at=parse_time(data.get("expires_at")),
             issued_at=_parse_required(data["issued_at"]),
         )
 
@@ -113,6 +113,67 @@ class RefreshOutcome:
 
 
 @dataclass(frozen=True)
+class ProjectTokenRecord:
+    """A project access token pac-tui minted for PAC (project-token mode).
+
+    Kept locally as well as in the cluster: GitLab revokes the old token the moment it answers a
+    rotation, so the new one must be on disk before the (possibly unreachable) cluster gets it.
+    """
+
+    token_id: int
+    token: str = field(repr=False)
+    expires_at: datetime
+    issued_at: datetime
+
+    def __repr__(self) -> str:
+        return (
+            f"ProjectTokenRecord(token_id={self.token_id}, token={mask(self.token)}, "
+            f"expires_at={self.expires_at})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "token_id": self.token_id,
+            "token": self.token,
+            "expires_at": iso_utc(self.expires_at),
+            "issued_at": iso_utc(self.issued_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProjectTokenRecord:
+        return cls(
+            token_id=int(data["token_id"]),
+            token=data["token"],
+            expires_at=_parse_required(data["expires_at"]),
+            issued_at=_parse_required(data["issued_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class ClusterSync:
+    """How the repository's Secret stands against the local store.
+
+    `synced` is the issue time of the token generation last confirmed in the Secret; when the
+    local generation is newer the UI shows "not synced" with `error`.
+    """
+
+    at: datetime
+    synced: datetime | None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": iso_utc(self.at), "synced": iso_utc(self.synced), "error": self.error}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ClusterSync:
+        return cls(
+            at=_parse_required(data["at"]),
+            synced=parse_time(data.get("synced")),
+            error=data.get("error"),
+        )
+
+
+@dataclass(frozen=True)
 class TokenRecord:
     """Everything the store keeps for one repository.
 
@@ -129,6 +190,14 @@ class TokenRecord:
     refreshed_at: datetime | None = None
     last_refresh: RefreshOutcome | None = None
     needs_login: str | None = None
+    project_token: ProjectTokenRecord | None = None
+    cluster: ClusterSync | None = None
+
+    def cluster_generation(self, mode: str) -> datetime | None:
+        """Issue time of the token this record would put in the Secret in `mode`."""
+        if mode == "oauth":
+            return self.tokens.issued_at if self.tokens else None
+        return self.project_token.issued_at if self.project_token else None
 
     def with_(self, **changes: Any) -> TokenRecord:
         return replace(self, **changes)
@@ -143,21 +212,27 @@ class TokenRecord:
             "refreshed_at": iso_utc(self.refreshed_at),
             "last_refresh": self.last_refresh.to_json() if self.last_refresh else None,
             "needs_login": self.needs_login,
+            "project_token": self.project_token.to_json() if self.project_token else None,
+            "cluster": self.cluster.to_json() if self.cluster else None,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TokenRecord:
         tokens = data.get("tokens")
         last = data.get("last_refresh")
+        project = data.get("project_token")
+        cluster = data.get("cluster")
         return cls(
             gitlab_url=data["gitlab_url"],
             client_id=data["client_id"],
             tokens=TokenSet.from_json(tokens) if tokens else None,
             username=data.get("username"),
-            obtained_at=_parse(data.get("obtained_at")),
-            refreshed_at=_parse(data.get("refreshed_at")),
+            obtained_at=parse_time(data.get("obtained_at")),
+            refreshed_at=parse_time(data.get("refreshed_at")),
             last_refresh=RefreshOutcome.from_json(last) if last else None,
             needs_login=data.get("needs_login"),
+            project_token=ProjectTokenRecord.from_json(project) if project else None,
+            cluster=ClusterSync.from_json(cluster) if cluster else None,
         )
 
 
@@ -167,7 +242,8 @@ def iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _parse(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
+    """An RFC 3339 timestamp (`Z` or offset) as an aware datetime; None for None or empty."""
     if not value:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -175,7 +251,7 @@ def _parse(value: str | None) -> datetime | None:
 
 
 def _parse_required(value: str) -> datetime:
-    parsed = _parse(value)
+    parsed = parse_time(value)
     if parsed is None:
         raise ValueError("a required timestamp is empty")
     return parsed

@@ -17,6 +17,60 @@ class State(enum.StrEnum):
     EXPIRED = "expired"
     NEEDS_LOGIN = "needs-login"
     ERROR = "error"
+    UNMANAGED = "unmanaged"  # a PAC Repository in the cluster that no config entry binds
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """Where a bound repository's token goes in the cluster, and whether it got there."""
+
+    namespace: str
+    repository: str
+    mode: str
+    context: str | None
+    synced: bool
+    message: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "namespace": self.namespace,
+            "repository": self.repository,
+            "mode": self.mode,
+            "context": self.context,
+            "synced": self.synced,
+            "message": self.message,
+            "cluster": self.cluster.to_json() if self.cluster else None,
+        }
+
+
+def cluster_status(repo: Repository, record: TokenRecord | None) -> ClusterStatus | None:
+    binding = repo.kubernetes
+    if binding is None:
+        return None
+    reason = not_synced(record, binding.mode, repo.name)
+    return ClusterStatus(
+        namespace=binding.namespace,
+        repository=binding.repository,
+        mode=binding.mode,
+        context=binding.context,
+        synced=reason is None and record is not None and record.cluster is not None,
+        message=reason,
+    )
+
+
+def not_synced(record: TokenRecord | None, mode: str, name: str) -> str | None:
+    """Why the Secret lags the local store, or None when it holds the newest generation."""
+    if record is None:
+        return None
+    generation = record.cluster_generation(mode)
+    sync = record.cluster
+    if generation is None:
+        return sync.error if sync and sync.error else None
+    if sync is not None and sync.synced is not None and sync.synced >= generation:
+        return None
+    return (sync.error if sync and sync.error else None) or (
+        f"not synced to the cluster yet; run: pac-tui sync {name}"
+    )
 
 
 @dataclass(frozen=True)
@@ -31,6 +85,7 @@ class RepoStatus:
     refreshed_at: datetime | None
     message: str | None
     username: str | None = None
+    cluster: ClusterStatus | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the keys of the `status --json` contract; never a token value."""
@@ -44,6 +99,7 @@ class RepoStatus:
             "scopes": list(self.scopes),
             "refreshed_at": iso_utc(self.refreshed_at),
             "message": self.message,
+            "cluster": self.cluster.to_json() if self.cluster else None,
         }
 
 
@@ -64,6 +120,7 @@ def repo_status(repo: Repository, record: TokenRecord | None, now: datetime) -> 
             refreshed_at=record.refreshed_at if record else None,
             message=message,
             username=record.username if record else None,
+            cluster=cluster_status(repo, record),
         )
 
     if record is None:

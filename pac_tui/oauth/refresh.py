@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from pac_tui.clock import Clock
-from pac_tui.config import Repository
+from pac_tui.config import GitLabApp, Repository
 from pac_tui.errors import NeedsLogin, PacTuiError, StoreError
 from pac_tui.models import RefreshOutcome, TokenRecord, TokenSet
 from pac_tui.oauth.client import explain, oauth_client
@@ -72,13 +72,10 @@ async def refresh(
             )
 
         try:
-            async with oauth_client(repo.gitlab) as client:
-                response = await client.refresh_token(
-                    repo.gitlab.token_url, refresh_token=current.refresh_token
-                )
-            tokens = TokenSet.from_response(dict(response), clock.now(), current.scopes)
-        except Exception as exc:
-            error = explain(exc, repo.gitlab, "refresh the token")
+            tokens = await exchange_refresh_token(
+                repo.gitlab, current.refresh_token, current.scopes, clock
+            )
+        except PacTuiError as error:
             txn.put(repo.name, _failed(record, error, clock))
             if isinstance(error, NeedsLogin):
                 raise NeedsLogin(f"{repo.name}: {error}; {login_hint(repo)}") from None
@@ -99,6 +96,21 @@ async def refresh(
                 f"work; once the disk is fixed, {login_hint(repo)}"
             ) from None
         return RefreshResult(RefreshAction.REFRESHED, updated)
+
+
+async def exchange_refresh_token(
+    app: GitLabApp, refresh_token: str, scopes: tuple[str, ...], clock: Clock
+) -> TokenSet:
+    """One refresh_token grant at `app`'s token endpoint; failures come back explained.
+
+    The caller must persist the answer before anything else: GitLab has revoked the old pair.
+    """
+    try:
+        async with oauth_client(app) as client:
+            response = await client.refresh_token(app.token_url, refresh_token=refresh_token)
+        return TokenSet.from_response(dict(response), clock.now(), scopes)
+    except Exception as exc:
+        raise explain(exc, app, "refresh the token") from None
 
 
 def _failed(record: TokenRecord, error: PacTuiError, clock: Clock) -> TokenRecord:

@@ -48,7 +48,9 @@ def test_json_has_exactly_the_contract_keys_and_no_token() -> None:
         "scopes",
         "refreshed_at",
         "message",
+        "cluster",
     ]
+    assert data["cluster"] is None  # not bound to a PAC Repository
     assert data["expires_at"] == "2026-11-26T14:00:00Z"
     assert "a" * 40 not in str(data) and "r" * 40 not in str(data)
 

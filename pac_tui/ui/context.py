@@ -30,6 +30,8 @@ class AppContext:
     webhook_port: int | None = None  # None: [webhook] port of the config
     login: Callable[..., Awaitable[TokenRecord]] = login  # the core's browser login
     device_login: Callable[..., Awaitable[TokenRecord]] = device_login  # and its device login
+    discover_cluster: bool = True  # list PAC Repository resources (when there is a kubeconfig)
+    kubeconfig: str | None = None  # None: $KUBECONFIG or ~/.kube/config
 
     def reload_config(self) -> None:
         """Re-read the config file (after the walkthrough wrote it); raises `ConfigError`."""

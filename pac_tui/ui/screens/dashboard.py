@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,12 +19,17 @@ from pac_tui.models import TokenRecord
 from pac_tui.oauth.refresh import RefreshAction, refresh
 from pac_tui.oauth.revoke import revoke
 from pac_tui.status import RepoStatus, State, repo_status
+from pac_tui.ui.cluster_feed import ClusterFeed, unmanaged_status
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.screens.confirm import ConfirmScreen
 from pac_tui.ui.screens.help import HelpScreen
 from pac_tui.ui.screens.login import LoginScreen
 from pac_tui.ui.webhook_feed import FLUSH_SECONDS, WebhookFeed
+
+if TYPE_CHECKING:
+    from pac_tui.kube.repositories import PacRepository
 from pac_tui.ui.widgets.badges import display_state
+from pac_tui.ui.widgets.cluster_info import cluster_cell, render_unmanaged
 from pac_tui.ui.widgets.event_log import EventLog
 from pac_tui.ui.widgets.repo_table import RepoTable
 from pac_tui.ui.widgets.token_panel import PanelState, TokenPanel
@@ -35,6 +42,7 @@ class DashboardScreen(Screen[None]):
         Binding("r", "refresh", "Refresh"),
         Binding("R", "refresh_all", "Refresh all", show=False),
         Binding("x", "revoke", "Revoke"),
+        Binding("s", "sync", "Sync to cluster"),
         Binding("a", "toggle_auto", "Auto-refresh"),
         Binding("slash", "filter", "Filter"),
         Binding("o", "onboard", "Add repo"),
@@ -50,6 +58,7 @@ class DashboardScreen(Screen[None]):
         self.ctx = ctx
         self.tick_interval = tick_interval
         self.webhooks = WebhookFeed(self)
+        self.cluster = ClusterFeed(self)
         self.plan = AutoRefreshPlan()
         self.records: dict[str, TokenRecord] = {}
         self.filter_text = ""
@@ -73,6 +82,24 @@ class DashboardScreen(Screen[None]):
             self.set_interval(self.tick_interval, self.tick)
             self.set_interval(FLUSH_SECONDS, self.flush_events)
         self.webhooks.start()
+        if self.tick_interval:
+            self.cluster.start()
+
+    def cluster_changed(self) -> None:
+        """A discovery round ended: redraw, and retry Secrets that lag (the cluster is back)."""
+        self._update_table()
+        self._show_panel()
+        for status in self.statuses():
+            repo = self._config_repo(status.name)
+            if (
+                repo is not None
+                and status.cluster is not None
+                and not status.cluster.synced
+                and status.state is not State.NEEDS_LOGIN
+                and repo.kubernetes is not None
+                and repo.kubernetes.context not in self.cluster.view.errors
+            ):
+                self.run_worker(self._sync(repo, quiet=True), group="sync", exit_on_error=False)
 
     def flush_events(self) -> None:
         """The log pane's one timer: move queued deliveries into view, ~10 times a second."""
@@ -82,6 +109,7 @@ class DashboardScreen(Screen[None]):
 
     async def shutdown(self) -> None:
         await self.webhooks.stop()
+        self.cluster.close()
 
     # ---- the one timer -------------------------------------------------------------------
 
@@ -100,9 +128,32 @@ class DashboardScreen(Screen[None]):
                 self._start_refresh(repo, auto=True)
 
     def _update_table(self) -> None:
+        statuses = self.visible_statuses()
+        view = self.cluster.view
+        cells = {}
+        for status in statuses:
+            repo = self._config_repo(status.name)
+            if repo is not None:
+                pac, error = view.for_binding(repo), view.error_for(repo)
+            else:
+                pac, error = self._unmanaged().get(status.name), None
+            cells[status.name] = cluster_cell(status, pac, error)
         self.query_one("#repos", RepoTable).show(
-            self.visible_statuses(), self.ctx.clock.now(), self.webhooks.last_per_repo
+            statuses, self.ctx.clock.now(), self.webhooks.last_per_repo, cells
         )
+
+    def _unmanaged(self) -> dict[str, PacRepository]:
+        """Discovered Repository resources no configured repository binds, by namespace/name."""
+        bound = {
+            (r.kubernetes.context, f"{r.kubernetes.namespace}/{r.kubernetes.repository}")
+            for r in self.ctx.config.repositories
+            if r.kubernetes
+        }
+        return {
+            pac.key: pac
+            for key, pac in sorted(self.cluster.view.repositories.items(), key=lambda kv: kv[0][1])
+            if key not in bound
+        }
 
     @on(EventLog.Opened)
     def _open_event(self, event: EventLog.Opened) -> None:
@@ -123,9 +174,13 @@ class DashboardScreen(Screen[None]):
 
     def statuses(self) -> list[RepoStatus]:
         now = self.ctx.clock.now()
-        return [
+        configured = [
             repo_status(repo, self.records.get(repo.name), now)
             for repo in self.ctx.config.repositories
+        ]
+        names = {s.name for s in configured}
+        return configured + [
+            unmanaged_status(pac) for key, pac in self._unmanaged().items() if key not in names
         ]
 
     def visible_statuses(self) -> list[RepoStatus]:
@@ -144,8 +199,15 @@ class DashboardScreen(Screen[None]):
         repo = self.selected_repo()
         now = self.ctx.clock.now()
         if repo is None:
-            panel.show(None, now, self.ctx.local_tz)
+            name = self.query_one("#repos", RepoTable).selected_name
+            pac = self._unmanaged().get(name) if name else None
+            if pac is not None:
+                panel.border_title = "PAC Repository"
+                panel.update(render_unmanaged(pac, now))
+            else:
+                panel.show(None, now, self.ctx.local_tz)
             return
+        panel.border_title = "Token"
         record = self.records.get(repo.name)
         state = PanelState(
             status=repo_status(repo, record, now),
@@ -153,13 +215,16 @@ class DashboardScreen(Screen[None]):
             auto_refresh=self.ctx.auto_refresh,
             next_retry=self.plan.next_retry(repo.name),
             refreshing=repo.name in self.plan.in_flight,
+            pac=self.cluster.view.for_binding(repo),
+            cluster_error=self.cluster.view.error_for(repo),
         )
         panel.show(state, now, self.ctx.local_tz)
 
     def selected_repo(self) -> Repository | None:
         name = self.query_one("#repos", RepoTable).selected_name
-        if name is None:
-            return None
+        return None if name is None else self._config_repo(name)
+
+    def _config_repo(self, name: str) -> Repository | None:
         for repo in self.ctx.config.repositories:
             if repo.name == name:
                 return repo
@@ -178,7 +243,15 @@ class DashboardScreen(Screen[None]):
     def _need_repo(self) -> Repository | None:
         repo = self.selected_repo()
         if repo is None:
-            self.notify("No repository selected.", severity="warning")
+            name = self.query_one("#repos", RepoTable).selected_name
+            if name in self._unmanaged():
+                self.notify(
+                    f"{name} is not managed by pac-tui: bind it in the config first "
+                    "(see the panel).",
+                    severity="warning",
+                )
+            else:
+                self.notify("No repository selected.", severity="warning")
         return repo
 
     def action_cursor(self, delta: int) -> None:
@@ -234,6 +307,19 @@ class DashboardScreen(Screen[None]):
             answered,
         )
 
+    def action_sync(self) -> None:
+        repo = self._need_repo()
+        if repo is None:
+            return
+        if repo.kubernetes is None:
+            self.notify(
+                f"{repo.name} is not bound to a PAC Repository; add a [repositories.kubernetes] "
+                "table to its config entry.",
+                severity="warning",
+            )
+            return
+        self.run_worker(self._sync(repo, quiet=False), group="sync", exit_on_error=False)
+
     def action_toggle_auto(self) -> None:
         self.ctx.auto_refresh = not self.ctx.auto_refresh
         self.notify(f"Auto-refresh {'on' if self.ctx.auto_refresh else 'off'}.")
@@ -286,7 +372,18 @@ class DashboardScreen(Screen[None]):
 
     async def _refresh(self, repo: Repository, auto: bool) -> None:
         try:
-            result = await refresh(repo, self.ctx.store, self.ctx.clock)
+            if repo.kubernetes is None:
+                result = await refresh(repo, self.ctx.store, self.ctx.clock)
+            else:
+                bound = await self.cluster.refresh(repo)
+                result = bound.refresh
+                if bound.sync_error is not None:
+                    self.notify(
+                        str(bound.sync_error),
+                        title=f"{repo.name}: Secret not synced",
+                        severity="warning",
+                        timeout=10,
+                    )
         except NeedsLogin as exc:
             self.plan.succeeded(repo.name)  # nothing to retry: the user has to log in
             self.notify(str(exc), title="Needs login", severity="error", timeout=15)
@@ -310,6 +407,20 @@ class DashboardScreen(Screen[None]):
                 self.notify(f"{repo.name}: {word}.")
         finally:
             self.plan.in_flight.discard(repo.name)
+            self.reload()
+
+    async def _sync(self, repo: Repository, quiet: bool) -> None:
+        try:
+            result = await self.cluster.sync(repo)
+        except PacTuiError as exc:
+            if not quiet:
+                self.notify(str(exc), title=f"Sync of {repo.name} failed", severity="error")
+        else:
+            if not quiet or result.action != "unchanged":
+                self.notify(f"{repo.name}: {result.action}, Secret {result.secret}.")
+            for warning in result.warnings:
+                self.notify(warning, title=repo.name, severity="warning", timeout=10)
+        finally:
             self.reload()
 
     async def _revoke(self, repo: Repository) -> None:

@@ -25,6 +25,7 @@ _BADGES = {
     "expired": (" EXPIRED ", "bold reverse red"),
     "needs-login": ("○ needs login", "magenta"),
     "error": ("✖ error", "bold red"),
+    "unmanaged": ("◌ in cluster", "cyan"),
 }
 
 

@@ -19,6 +19,7 @@ COLUMNS = (
     ("State", "state"),
     ("Expires in", "expires"),
     ("Last webhook", "webhook"),
+    ("Cluster", "cluster"),
     ("GitLab project", "project"),
     ("Instance", "host"),
     ("Last refresh", "refreshed"),
@@ -33,13 +34,17 @@ def _webhook_cell(entry: LogEntry | None, now: datetime) -> Text:
 
 
 def _cells(
-    status: RepoStatus, now: datetime, webhook: LogEntry | None = None
+    status: RepoStatus,
+    now: datetime,
+    webhook: LogEntry | None = None,
+    cluster: Text | None = None,
 ) -> dict[str, Text | str]:
     return {
         "name": Text(status.name, style="bold"),
         "state": badge(status),
         "expires": countdown_text(status),
         "webhook": _webhook_cell(webhook, now),
+        "cluster": cluster if cluster is not None else Text("—", style="dim"),
         "project": status.project,
         "host": status.gitlab.split("://", 1)[-1],
         "refreshed": Text(ago(status.refreshed_at, now), style="dim")
@@ -67,6 +72,7 @@ class RepoTable(DataTable[Text | str]):
         self._latest: dict[str, RepoStatus] = {}
         self._now: datetime | None = None
         self._webhooks: dict[str, LogEntry] = {}
+        self._clusters: dict[str, Text] = {}
 
     def on_mount(self) -> None:
         for label, key in COLUMNS:
@@ -84,11 +90,13 @@ class RepoTable(DataTable[Text | str]):
         statuses: list[RepoStatus],
         now: datetime,
         webhooks: dict[str, LogEntry] | None = None,
+        clusters: dict[str, Text] | None = None,
     ) -> None:
         """Show exactly these rows, in this order; cheap when only countdowns moved."""
         self._latest = {s.name: s for s in statuses}
         self._now = now
         self._webhooks = webhooks or {}
+        self._clusters = clusters or {}
         if [s.name for s in statuses] != self._order:
             self._rebuild(statuses, now)
             return
@@ -108,7 +116,7 @@ class RepoTable(DataTable[Text | str]):
             if status is None:
                 continue
             shown = self._shown[name]
-            cells = _cells(status, self._now, self._webhooks.get(name))
+            cells = _cells(status, self._now, self._webhooks.get(name), self._clusters.get(name))
             for key, value in cells.items():
                 fingerprint = _key(value)
                 if shown.get(key) != fingerprint:
@@ -120,7 +128,8 @@ class RepoTable(DataTable[Text | str]):
         self.clear()
         self._shown.clear()
         for status in statuses:
-            cells = _cells(status, now, self._webhooks.get(status.name))
+            name = status.name
+            cells = _cells(status, now, self._webhooks.get(name), self._clusters.get(name))
             self.add_row(*cells.values(), key=status.name)
             self._shown[status.name] = {k: _key(v) for k, v in cells.items()}
         self._order = [s.name for s in statuses]

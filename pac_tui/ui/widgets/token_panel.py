@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -15,6 +16,10 @@ from pac_tui.humanize import ago, countdown
 from pac_tui.models import TokenRecord
 from pac_tui.status import RepoStatus, State
 from pac_tui.ui.widgets.badges import badge, countdown_text
+from pac_tui.ui.widgets.cluster_info import render_cluster
+
+if TYPE_CHECKING:
+    from pac_tui.kube.repositories import PacRepository
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,8 @@ class PanelState:
     auto_refresh: bool
     next_retry: datetime | None
     refreshing: bool
+    pac: PacRepository | None = None  # the bound Repository resource, as last discovered
+    cluster_error: str | None = None  # why the bound cluster could not be read
 
 
 def _when(value: datetime | None, now: datetime, tz: tzinfo | None) -> Text:
@@ -95,7 +102,10 @@ def render_panel(state: PanelState, now: datetime, tz: tzinfo | None) -> Rendera
     else:
         auto = Text("on", style="green")
     grid.add_row("Auto-refresh", auto)
-    return Group(title, Text(""), grid)
+    cluster = render_cluster(status, record, state.pac, state.cluster_error, now, tz)
+    if cluster is None:
+        return Group(title, Text(""), grid)
+    return Group(title, Text(""), grid, Text(""), cluster)
 
 
 class TokenPanel(Static):

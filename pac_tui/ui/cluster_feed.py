@@ -1,0 +1,145 @@
+"""Connects the dashboard to Kubernetes: discovers PAC `Repository` resources now and then,
+syncs bound repositories' Secrets, and keeps the last result of each for the table and panel.
+
+Discovery looks in the contexts and namespaces the config binds (plus each context's default
+namespace). A cluster that cannot be reached or refuses is reported per context and retried on the
+next round; the rest of the dashboard does not wait for it. The `kubernetes` client is imported
+only when there is a cluster to talk to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pac_tui.config import Repository
+from pac_tui.errors import PacTuiError
+from pac_tui.status import RepoStatus, State
+
+if TYPE_CHECKING:
+    from pac_tui.kube.repositories import PacRepository
+    from pac_tui.ui.screens.dashboard import DashboardScreen
+
+DISCOVER_SECONDS = 60.0
+
+
+@dataclass
+class ClusterView:
+    """The latest discovery: Repository resources by namespace/name, errors by context."""
+
+    repositories: dict[tuple[str | None, str], PacRepository] = field(default_factory=dict)
+    errors: dict[str | None, str] = field(default_factory=dict)
+    at: datetime | None = None
+
+    def for_binding(self, repo: Repository) -> PacRepository | None:
+        binding = repo.kubernetes
+        if binding is None:
+            return None
+        return self.repositories.get((binding.context, f"{binding.namespace}/{binding.repository}"))
+
+    def error_for(self, repo: Repository) -> str | None:
+        return self.errors.get(repo.kubernetes.context) if repo.kubernetes else None
+
+
+def unmanaged_status(pac: PacRepository) -> RepoStatus:
+    """A row for a Repository resource that no configured repository is bound to."""
+    return RepoStatus(
+        name=pac.key,
+        project=pac.project,
+        gitlab=pac.instance,
+        state=State.UNMANAGED,
+        expires_at=None,
+        expires_in=None,
+        scopes=(),
+        refreshed_at=None,
+        message=(
+            f"PAC Repository {pac.key} is not managed by pac-tui; bind it with a "
+            "[repositories.kubernetes] table in the config (README: PAC on Kubernetes)"
+        ),
+    )
+
+
+def kubeconfig_present(env: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+    paths = env.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+    return any(Path(p).exists() for p in paths.split(os.pathsep) if p) or bool(
+        env.get("KUBERNETES_SERVICE_HOST")
+    )
+
+
+class ClusterFeed:
+    def __init__(self, screen: DashboardScreen) -> None:
+        self.screen = screen
+        self.ctx = screen.ctx
+        self.view = ClusterView()
+        self._clusters: Any = None  # pac_tui.kube.cluster.Clusters, made on first use
+        self._running = False
+
+    @property
+    def wanted(self) -> bool:
+        bound = any(r.kubernetes for r in self.ctx.config.repositories)
+        return self.ctx.discover_cluster and (bound or kubeconfig_present())
+
+    def clusters(self) -> Any:
+        if self._clusters is None:
+            from pac_tui.kube.cluster import Clusters
+
+            self._clusters = Clusters(self.ctx.kubeconfig)
+        return self._clusters
+
+    def start(self) -> None:
+        if not self.wanted:
+            return
+        self.discover()
+        self.screen.set_interval(DISCOVER_SECONDS, self.discover)
+
+    def discover(self) -> None:
+        if self._running:
+            return
+        self._running = True
+        self.screen.run_worker(self._discover(), group="cluster", exit_on_error=False)
+
+    async def _discover(self) -> None:
+        try:
+            self.view = await asyncio.to_thread(self._discover_blocking)
+        finally:
+            self._running = False
+        self.screen.cluster_changed()
+
+    def _discover_blocking(self) -> ClusterView:
+        from pac_tui.kube.repositories import list_repositories
+
+        view = ClusterView(at=self.ctx.clock.now())
+        targets: dict[str | None, set[str]] = {}
+        for repo in self.ctx.config.repositories:
+            if repo.kubernetes:
+                targets.setdefault(repo.kubernetes.context, set()).add(repo.kubernetes.namespace)
+        if not targets:
+            targets[None] = set()
+        for context, namespaces in targets.items():
+            try:
+                cluster = self.clusters().get(context)
+                for namespace in sorted(namespaces | {cluster.namespace}):
+                    for pac in list_repositories(cluster, namespace):
+                        view.repositories[(context, pac.key)] = pac
+            except PacTuiError as exc:
+                view.errors[context] = str(exc)
+        return view
+
+    async def sync(self, repo: Repository) -> Any:
+        """Sync one bound repository (raises the core's errors; the record notes them)."""
+        from pac_tui.kube.sync import sync
+
+        return await sync(repo, self.ctx.store, self.ctx.clock, self.clusters())
+
+    async def refresh(self, repo: Repository) -> Any:
+        from pac_tui.kube.sync import refresh_and_sync
+
+        return await refresh_and_sync(repo, self.ctx.store, self.ctx.clock, self.clusters())
+
+    def close(self) -> None:
+        if self._clusters is not None:
+            self._clusters.close()

@@ -86,6 +86,7 @@ def make_context(
         login_timeout=30,
         local_tz=UTC,
         receive_webhooks=False,  # tests that want the receiver turn it on, on port 0
+        discover_cluster=False,  # a developer's kubeconfig must not change what tests see
     )
 
 

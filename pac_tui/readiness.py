@@ -148,46 +148,50 @@ async def _gitlab_side(
         try:
             project = await get_project(api, repo.project)
         except PacTuiError as exc:
-            fix = (
-                "check the project path in the config, or ask for access to the project"
-                if isinstance(exc, GitLabApiError) and exc.status == 404
-                else "try again when GitLab answers"
-            )
-            line = Check(PROJECT, False, str(exc), fix)
+            line = Check(PROJECT, False, str(exc), _fix_for(exc, repo))
             return [token, line, *_skipped((TEKTON, STATUS, HOOK), "project not reachable")]
         role = role_name(project.access_level)
         project_line = Check(
             PROJECT, True, f"{project.path_with_namespace} reachable; your role: {role}"
         )
         tekton, hook = await asyncio.gather(
-            _tekton_line(api, project), _hook_line(api, repo, project, controller)
+            _tekton_line(api, repo, project), _hook_line(api, repo, project, controller)
         )
         return [token, project_line, tekton, _status_line(project), hook]
+
+
+def _fix_for(exc: PacTuiError, repo: Repository) -> str:
+    """What to do about a GitLab failure, by its kind."""
+    if isinstance(exc, NeedsLogin):
+        return login_hint(repo)
+    if isinstance(exc, GitLabApiError):
+        if exc.error == "insufficient_scope":
+            return f'put "api" in the scopes of [gitlab.{repo.gitlab.key}], then {login_hint(repo)}'
+        if exc.status == 401:
+            return login_hint(repo)
+        if exc.status == 404:
+            return "check the project path in the config, or ask for access to the project"
+        if exc.status == 403:
+            return "ask a Maintainer of the project for a higher role"
+    return "try again when GitLab answers"
 
 
 async def _token_line(api: GitLabApi, repo: Repository) -> Check:
     try:
         user = await current_user(api)
-    except NeedsLogin as exc:
-        return Check(TOKEN, False, str(exc), login_hint(repo))
-    except GitLabApiError as exc:
-        if exc.status == 403 and exc.error == "insufficient_scope":
-            fix = f'put "api" in the scopes of [gitlab.{repo.gitlab.key}], then {login_hint(repo)}'
-            return Check(TOKEN, False, str(exc), fix)
-        return Check(TOKEN, False, str(exc), login_hint(repo))
     except PacTuiError as exc:
-        return Check(TOKEN, False, str(exc), "try again when GitLab answers")
+        return Check(TOKEN, False, str(exc), _fix_for(exc, repo))
     return Check(TOKEN, True, f"OAuth token valid (signed in as {user.username})")
 
 
-async def _tekton_line(api: GitLabApi, project: Project) -> Check:
+async def _tekton_line(api: GitLabApi, repo: Repository, project: Project) -> Check:
     fix = f"add a PipelineRun under {TEKTON_DIR}/ (tkn pac generate writes one)"
     if project.default_branch is None:
         return Check(TEKTON, False, "the repository is empty (no default branch)", fix)
     try:
-        files = await tekton_files(api, project.id, project.default_branch)
+        files = await tekton_files(api, project.path_with_namespace, project.default_branch)
     except PacTuiError as exc:
-        return Check(TEKTON, False, str(exc), "try again when GitLab answers")
+        return Check(TEKTON, False, str(exc), _fix_for(exc, repo))
     where = f"on {project.default_branch}"
     if not files:
         return Check(TEKTON, False, f"no {TEKTON_DIR}/*.yaml {where}", fix)
@@ -210,7 +214,7 @@ def _status_line(project: Project) -> Check:
 async def _hook_line(api: GitLabApi, repo: Repository, project: Project, controller: Any) -> Check:
     fix = _onboard_fix(repo)
     try:
-        hooks = await list_hooks(api, project.id)
+        hooks = await list_hooks(api, project.path_with_namespace)
     except GitLabApiError as exc:
         if exc.status == 403:
             role = role_name(project.access_level)
@@ -221,9 +225,9 @@ async def _hook_line(api: GitLabApi, repo: Repository, project: Project, control
                 f"{role_name(MAINTAINER)} needed",
                 "ask a Maintainer to run pac-tui onboard, or for the Maintainer role",
             )
-        return Check(HOOK, False, str(exc), "try again when GitLab answers")
+        return Check(HOOK, False, str(exc), _fix_for(exc, repo))
     except PacTuiError as exc:
-        return Check(HOOK, False, str(exc), "try again when GitLab answers")
+        return Check(HOOK, False, str(exc), _fix_for(exc, repo))
     url = await controller()
     if not url:
         return Check(

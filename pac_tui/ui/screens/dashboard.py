@@ -46,6 +46,7 @@ class DashboardScreen(Screen[None]):
         Binding("a", "toggle_auto", "Auto-refresh"),
         Binding("slash", "filter", "Filter"),
         Binding("o", "onboard", "Add repo"),
+        Binding("c", "check_pac", "Check PAC", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "app.quit", "Quit"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -355,6 +356,13 @@ class DashboardScreen(Screen[None]):
         from pac_tui.ui.screens.onboarding import OnboardingScreen
 
         self.app.push_screen(OnboardingScreen(self.ctx), lambda _: self.after_onboarding())
+
+    def action_check_pac(self) -> None:
+        from pac_tui.ui.screens.readiness import ReadinessScreen
+
+        repo = self._need_repo()
+        if repo is not None:
+            self.app.push_screen(ReadinessScreen(self.ctx, repo))
 
     def after_onboarding(self) -> None:
         try:

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pac_tui.autorefresh import MIN_MARGIN_SECONDS, AutoRefreshPlan
 from pac_tui.clock import Clock
 from pac_tui.config import Config, GitLabApp
-from pac_tui.errors import ClusterUnavailable, NeedsLogin, PacTuiError
+from pac_tui.errors import ClusterUnavailable, NeedsLogin, PacTuiError, ProviderRejected
 from pac_tui.gitlab import project_tokens
 from pac_tui.gitlab.api import GitLabApi
 from pac_tui.kube.cluster import Cluster
@@ -40,6 +40,7 @@ from pac_tui.kube.secrets import (
 from pac_tui.oauth.refresh import exchange_refresh_token
 
 ROTATE_WITHIN_DAYS = 7
+UNCONFIGURED = "(from the Secret)"  # an application the refresher's config does not name
 log = logging.getLogger("pac_tui.refresher")
 
 
@@ -172,7 +173,17 @@ class Refresher:
     async def _refresh(self, tokens: SecretTokens) -> SecretTokens:
         app = self._app(tokens)
         assert tokens.refresh_token is not None
-        fresh = await exchange_refresh_token(app, tokens.refresh_token, app.scopes, self.clock)
+        try:
+            fresh = await exchange_refresh_token(app, tokens.refresh_token, app.scopes, self.clock)
+        except ProviderRejected as exc:
+            if app.key != UNCONFIGURED or "invalid_client" not in str(exc):
+                raise
+            raise ProviderRejected(
+                f"{app.url} refused the application (invalid_client): no [gitlab.*] table in "
+                f"the refresher's config has url {app.url} and client_id {app.client_id}, and a "
+                "confidential application needs its client_secret there (deploy/deployment.yaml "
+                "mounts the config from the Secret pac-tui-config)"
+            ) from None
         return replace(
             tokens,
             token=fresh.access_token,
@@ -206,7 +217,7 @@ class Refresher:
             ):
                 return app
         url = tokens.gitlab_url.rstrip("/")
-        return GitLabApp(key="secret", url=url, client_id=tokens.client_id or "")
+        return GitLabApp(key=UNCONFIGURED, url=url, client_id=tokens.client_id or "")
 
     async def _store(
         self,

@@ -18,7 +18,7 @@ def add_repository(
     url: str,
     *,
     namespace: str = "ci",
-    secret: str | None = "demo-gitlab",
+    secret: str | None = "demo-gitlab",  # noqa: S107 (a Secret name)
     key: str | None = None,
     provider_url: str | None = None,
     user: str | None = None,

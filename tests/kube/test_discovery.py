@@ -39,7 +39,7 @@ def test_contexts_and_namespaces(kubeconfig: Path) -> None:
     assert contexts["other"].namespace == "default"
     assert connect(None, str(kubeconfig)).context == "kind-pac"
     assert connect("other", str(kubeconfig)).namespace == "default"
-    with pytest.raises(UsageError, match="no context 'nope'.*kind-pac, other"):
+    with pytest.raises(UsageError, match=r"no context 'nope'.*kind-pac, other"):
         connect("nope", str(kubeconfig))
 
 
@@ -174,7 +174,7 @@ def test_missing_crd_rbac_and_unreachable_are_explained(
     started = time.monotonic()
     with pytest.raises(
         ClusterUnavailable,
-        match="cannot reach the cluster at http://127.0.0.1:.*connection refused",
+        match=r"cannot reach the cluster at http://127.0.0.1:.*connection refused",
     ):
         list_repositories(connect(None, str(kubeconfig)), "ci")
     assert time.monotonic() - started < 5

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pac_tui.clock import ManualClock
-from pac_tui.errors import ClusterUnavailable, NeedsLogin
+from pac_tui.errors import ClusterRefused, ClusterUnavailable, NeedsLogin, UsageError
 from pac_tui.gitlab import project_tokens
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
 from pac_tui.kube.cluster import Clusters
@@ -253,14 +253,14 @@ async def test_refusals_are_explained(
 
     # The Repository resource is for another project: refused before anything is written.
     add_repository(apiserver, "demo", f"{fake.url}/group/other")
-    with pytest.raises(Exception, match="is for .*group/other, but the config says"):
+    with pytest.raises(UsageError, match=r"is for .*group/other, but the config says"):
         await sync(s.repo, s.store, clock, clusters)
 
     # RBAC refuses to read the Secret.
     pac_repository(apiserver, fake)
     fake.projects[1].access_level = 40
     apiserver.deny("*", "get", "secrets", "ci")
-    with pytest.raises(Exception, match=r"not allowed to read Secret ci/demo-gitlab .*forbidden"):
+    with pytest.raises(ClusterRefused, match=r"not allowed to read Secret ci/demo-gitlab"):
         await sync(s.repo, s.store, clock, clusters)
 
 

@@ -15,6 +15,7 @@ from pac_tui.models import RefreshOutcome, TokenRecord, TokenSet
 from pac_tui.stores.file_store import TokenStore
 from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.context import AppContext
+from tests.kube.conftest import apiserver, kubeconfig  # noqa: F401 (fixtures for cluster tests)
 from tests.providers.base import Provider
 from tests.providers.browser_driver import drive
 

@@ -15,6 +15,8 @@ KEYS = (
     ("r", "refresh the selected repository's tokens now"),
     ("R", "refresh every logged-in repository"),
     ("x", "revoke the selected repository's tokens (asks first)"),
+    ("s", "sync the token into the PAC Secret of a bound repository"),
+    ("c", "check that PAC can run pipelines for the selected repository"),
     ("a", "toggle auto-refresh"),
     ("/", "filter the table (esc clears)"),
     ("o", "add a repository (walkthrough)"),

@@ -121,7 +121,7 @@ class RepoTable(DataTable[Text | str]):
                 fingerprint = _key(value)
                 if shown.get(key) != fingerprint:
                     shown[key] = fingerprint
-                    self.update_cell(name, key, value)
+                    self.update_cell(name, key, value, update_width=True)
 
     def _rebuild(self, statuses: list[RepoStatus], now: datetime) -> None:
         selected = self.selected_name

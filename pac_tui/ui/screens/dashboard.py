@@ -121,8 +121,11 @@ class DashboardScreen(Screen[None]):
         self._update_table()
         self._show_panel()
         count = len(self.ctx.config.repositories)
-        self.sub_title = f"{count} repositor{'y' if count == 1 else 'ies'}" + (
-            "" if self.ctx.auto_refresh else " · auto-refresh off"
+        unbound = len(self._unmanaged())
+        self.sub_title = (
+            f"{count} repositor{'y' if count == 1 else 'ies'}"
+            + (f" · {unbound} more in the cluster" if unbound else "")
+            + ("" if self.ctx.auto_refresh else " · auto-refresh off")
         )
         if self.ctx.auto_refresh:
             for repo in self.plan.due(self.ctx.config.repositories, self.records, now):

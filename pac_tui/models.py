@@ -236,6 +236,18 @@ class TokenRecord:
         )
 
 
+def issued_after(previous: datetime | None, now: datetime) -> datetime:
+    """The issue time of a new token generation: now, but strictly after `previous`.
+
+    Generations are ordered by issue time, stored to the second; two within one second (a login
+    followed at once by a refresh, a frozen test clock) must still compare as newer.
+    """
+    now = now.replace(microsecond=0)
+    if previous is None or now > previous.replace(microsecond=0):
+        return now
+    return previous.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def iso_utc(value: datetime | None) -> str | None:
     if value is None:
         return None

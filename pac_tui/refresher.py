@@ -37,6 +37,7 @@ from pac_tui.kube.secrets import (
     stored_secret,
     write_tokens,
 )
+from pac_tui.models import issued_after
 from pac_tui.oauth.refresh import exchange_refresh_token
 
 ROTATE_WITHIN_DAYS = 7
@@ -188,7 +189,7 @@ class Refresher:
             tokens,
             token=fresh.access_token,
             refresh_token=fresh.refresh_token,
-            issued_at=fresh.issued_at,
+            issued_at=issued_after(tokens.issued_at, fresh.issued_at),
             expires_at=fresh.expires_at,
         )
 
@@ -205,7 +206,7 @@ class Refresher:
             tokens,
             token=rotated.token,
             token_id=rotated.id,
-            issued_at=self.clock.now(),
+            issued_at=issued_after(tokens.issued_at, self.clock.now()),
             expires_at=_midnight(rotated.expires_at),
         )
 

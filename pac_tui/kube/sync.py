@@ -29,7 +29,14 @@ from pac_tui.kube.secrets import (
     read_secret,
     write_tokens,
 )
-from pac_tui.models import ClusterSync, ProjectTokenRecord, TokenRecord, TokenSet, iso_utc
+from pac_tui.models import (
+    ClusterSync,
+    ProjectTokenRecord,
+    TokenRecord,
+    TokenSet,
+    iso_utc,
+    issued_after,
+)
 from pac_tui.oauth.grant import live_tokens, login_hint
 from pac_tui.oauth.refresh import RefreshResult, refresh
 from pac_tui.stores.file_store import TokenStore
@@ -189,8 +196,9 @@ async def _sync_project_token(
     newest = _newest(held, local, repo)
     today = clock.now().astimezone(UTC).date()
     action = "unchanged"
-    if newest is None or newest.expires_at is None:
-        newest, action = await _mint(repo, store, clock, today), "minted"
+    previous = newest.issued_at if newest else None
+    if newest is None or newest.expires_at is None or not await _alive(repo, store, clock, newest):
+        newest, action = await _mint(repo, store, clock, today, previous), "minted"
     elif (newest.expires_at.date() - today).days < ROTATE_WITHIN_DAYS:
         newest, action = await _rotate(repo, store, clock, newest, today), "rotated"
     elif local is None or newest.issued_at > local.issued_at:
@@ -238,7 +246,25 @@ def _newest(
     return mine
 
 
-async def _mint(repo: Repository, store: TokenStore, clock: Clock, today: date) -> SecretTokens:
+async def _alive(repo: Repository, store: TokenStore, clock: Clock, tokens: SecretTokens) -> bool:
+    """False when GitLab says the project token was revoked or is gone (someone revoked it in
+    GitLab's settings): rotating it would fail, so a new one is minted. Without a local OAuth
+    session this cannot be asked, and the token is taken as it is."""
+    record = store.get(repo.name)
+    if tokens.token_id is None or record is None or record.tokens is None:
+        return True
+    async with GitLabApi.for_repository(repo, store, clock) as api:
+        found = await project_tokens.get(api, repo.project, tokens.token_id)
+    return found is not None and found.active and not found.revoked
+
+
+async def _mint(
+    repo: Repository,
+    store: TokenStore,
+    clock: Clock,
+    today: date,
+    previous: datetime | None = None,
+) -> SecretTokens:
     binding = binding_of(repo)
     _require_session(repo, store, "mint a project access token")
     async with GitLabApi.for_repository(repo, store, clock) as api:
@@ -247,7 +273,7 @@ async def _mint(repo: Repository, store: TokenStore, clock: Clock, today: date) 
             repo.project,
             expires_at=project_tokens.default_expiry(today, binding.token_days),
         )
-    return _persist_new(store, repo, clock, minted)
+    return _persist_new(store, repo, clock, minted, previous)
 
 
 async def _rotate(
@@ -255,7 +281,7 @@ async def _rotate(
 ) -> SecretTokens:
     binding = binding_of(repo)
     if current.token_id is None:
-        return await _mint(repo, store, clock, today)
+        return await _mint(repo, store, clock, today, current.issued_at)
     _require_session(repo, store, "rotate the project access token")
     async with GitLabApi.for_repository(repo, store, clock) as api:
         rotated = await project_tokens.rotate(
@@ -264,11 +290,15 @@ async def _rotate(
             current.token_id,
             expires_at=project_tokens.default_expiry(today, binding.token_days),
         )
-    return _persist_new(store, repo, clock, rotated)
+    return _persist_new(store, repo, clock, rotated, current.issued_at)
 
 
 def _persist_new(
-    store: TokenStore, repo: Repository, clock: Clock, token: project_tokens.ProjectToken
+    store: TokenStore,
+    repo: Repository,
+    clock: Clock,
+    token: project_tokens.ProjectToken,
+    previous: datetime | None,
 ) -> SecretTokens:
     """Put a token GitLab just issued on local disk first (the old one is already revoked)."""
     if not token.token or token.expires_at is None:
@@ -276,7 +306,7 @@ def _persist_new(
     tokens = SecretTokens(
         mode="project-token",
         token=token.token,
-        issued_at=clock.now(),
+        issued_at=issued_after(previous, clock.now()),
         expires_at=datetime.combine(token.expires_at, time(0), tzinfo=UTC),
         gitlab_url=repo.gitlab.url,
         project=repo.project,

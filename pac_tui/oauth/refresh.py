@@ -9,12 +9,12 @@ instead of spending the (now revoked) refresh token again.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pac_tui.clock import Clock
 from pac_tui.config import GitLabApp, Repository
 from pac_tui.errors import NeedsLogin, PacTuiError, StoreError
-from pac_tui.models import RefreshOutcome, TokenRecord, TokenSet
+from pac_tui.models import RefreshOutcome, TokenRecord, TokenSet, issued_after
 from pac_tui.oauth.client import explain, oauth_client
 from pac_tui.oauth.grant import live_tokens, login_hint
 from pac_tui.stores.file_store import TokenStore
@@ -75,6 +75,7 @@ async def refresh(
             tokens = await exchange_refresh_token(
                 repo.gitlab, current.refresh_token, current.scopes, clock
             )
+            tokens = replace(tokens, issued_at=issued_after(current.issued_at, tokens.issued_at))
         except PacTuiError as error:
             txn.put(repo.name, _failed(record, error, clock))
             if isinstance(error, NeedsLogin):

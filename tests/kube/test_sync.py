@@ -278,3 +278,66 @@ async def test_oauth_mode_needs_a_login_first(
         await sync(s.repo, s.store, clock, clusters)
     assert secret(apiserver) is None
     await asyncio.sleep(0)
+
+
+async def test_a_project_token_revoked_in_gitlab_is_replaced(
+    fake: FakeGitLab,
+    apiserver: FakeApiServer,
+    clusters: Clusters,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    s = await session(fake, tmp_path, clock, "project-token")
+    pac_repository(apiserver, fake)
+    await sync(s.repo, s.store, clock, clusters)
+    first = secret_value(apiserver, "provider.token")
+    [token] = [t for t in fake.tokens.values() if not t.revoked]
+    token.revoked = True  # someone revoked it in GitLab's settings: PAC's calls now fail
+
+    result = await sync(s.repo, s.store, clock, clusters)
+    assert result.action == "minted"
+    second = secret_value(apiserver, "provider.token")
+    assert second and second != first and await works_as_pac(fake, s, second)
+
+
+async def test_a_refresh_in_the_same_second_as_the_last_sync_still_wins(
+    fake: FakeGitLab,
+    apiserver: FakeApiServer,
+    clusters: Clusters,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    """Generations are ordered by issue time to the second: a refresh right after the login (the
+    clock has not moved) must still count as newer, or the revoked pair would be adopted back."""
+    s = await session(fake, tmp_path, clock, "oauth")
+    pac_repository(apiserver, fake, user="oauth2")
+    await sync(s.repo, s.store, clock, clusters)
+    bound = await refresh_and_sync(s.repo, s.store, clock, clusters)
+    assert bound.sync is not None and bound.sync.action == "written"
+    fresh = s.tokens()
+    assert secret_value(apiserver, "provider.token") == fresh.access_token
+    assert await works_as_pac_bearer(s, fresh.access_token)
+
+
+async def works_as_pac_bearer(s: Session, token: str) -> bool:
+    from pac_tui.gitlab.projects import current_user
+
+    async with GitLabApi(s.repo.gitlab, _Static(token)) as api:
+        try:
+            await current_user(api)
+        except GitLabApiError:
+            return False
+    return True
+
+
+class _Static:
+    scheme = "bearer"
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    async def token(self) -> str:
+        return self.value
+
+    async def refreshed(self, stale: str) -> str:
+        raise NeedsLogin("no refresh in this check")

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pac_tui import __version__, kube_commands, onboard_commands, webhook_commands
 from pac_tui.clock import Clock, SystemClock
@@ -24,6 +24,9 @@ from pac_tui.humanize import ago, countdown
 from pac_tui.models import TokenRecord, iso_utc
 from pac_tui.paths import config_path, data_dir
 from pac_tui.stores.file_store import TokenStore
+
+if TYPE_CHECKING:
+    from pac_tui.status import ClusterStatus
 
 
 @dataclass
@@ -209,7 +212,7 @@ def _print_logged_in(ctx: Context, repo: Repository, record: TokenRecord) -> Non
 
 
 def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
-    from pac_tui.status import status_all
+    from pac_tui.status import State, status_all
 
     now = ctx.clock.now()
     rows = status_all(ctx.config, ctx.store.read_all(), now)
@@ -221,19 +224,23 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
         where = ctx.config.path or "the config file"
         print(f"No repositories configured. Add a [[repositories]] entry to {where}.", file=ctx.out)
         return 0
+    bound = any(row.cluster for row in rows)
     table = [("NAME", "PROJECT", "GITLAB", "STATE", "EXPIRES IN", "REFRESHED")]
+    if bound:
+        table[0] += ("CLUSTER",)
     for row in rows:
         host = row.gitlab.split("://", 1)[-1]
-        table.append(
-            (
-                row.name,
-                row.project,
-                host,
-                row.state.value,
-                countdown(row.expires_in) if row.expires_at else "—",
-                ago(row.refreshed_at, now) if row.refreshed_at else "—",
-            )
+        line: tuple[str, ...] = (
+            row.name,
+            row.project,
+            host,
+            row.state.value,
+            countdown(row.expires_in) if row.expires_at else "—",
+            ago(row.refreshed_at, now) if row.refreshed_at else "—",
         )
+        if bound:
+            line += (_cluster_cell(row.cluster),)
+        table.append(line)
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for line in table:
         print(
@@ -241,11 +248,23 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
             file=ctx.out,
         )
     notes = [(row.name, row.message) for row in rows if row.message]
+    notes += [
+        (row.name, row.cluster.message)
+        for row in rows
+        if row.cluster and row.cluster.message and row.state is not State.NEEDS_LOGIN
+    ]
     if notes:
         print(file=ctx.out)
         for name, message in notes:
             print(f"{name}: {message}", file=ctx.out)
     return 0
+
+
+def _cluster_cell(cluster: ClusterStatus | None) -> str:
+    if cluster is None:
+        return "—"
+    where = f"{cluster.namespace}/{cluster.repository} ({cluster.mode})"
+    return f"{where} synced" if cluster.synced else f"{where} NOT SYNCED"
 
 
 def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:

@@ -39,7 +39,6 @@ class ClusterStatus:
             "context": self.context,
             "synced": self.synced,
             "message": self.message,
-            "cluster": self.cluster.to_json() if self.cluster else None,
         }
 
 

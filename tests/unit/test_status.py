@@ -1,9 +1,18 @@
+import contextlib
+import io
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+
+from pac_tui.cli import main
 from pac_tui.config import parse_config
 from pac_tui.humanize import countdown
-from pac_tui.models import RefreshOutcome, TokenRecord, TokenSet
+from pac_tui.models import ClusterSync, RefreshOutcome, TokenRecord, TokenSet
 from pac_tui.status import State, repo_status
+from pac_tui.stores.file_store import TokenStore
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CONFIG = parse_config(
@@ -62,3 +71,72 @@ def test_countdown() -> None:
     assert countdown(42) == "42s"
     assert countdown(0) == "expired"
     assert countdown(None) == "never"
+
+
+BOUND = parse_config(
+    '[gitlab.default]\nurl = "https://gitlab.example.com"\nclient_id = "app"\n'
+    '[[repositories]]\nname = "demo"\nproject = "g/p"\n'
+    '[repositories.kubernetes]\nnamespace = "ci"\nrepository = "demo"\nmode = "oauth"\n',
+    None,
+).repository("demo")
+
+
+def test_cluster_status_of_a_bound_repository() -> None:
+    record = rec(7200)
+    assert record.tokens is not None
+    issued = record.tokens.issued_at
+    never = repo_status(BOUND, record, NOW).cluster
+    assert never is not None and not never.synced
+    assert never.message == "not synced to the cluster yet; run: pac-tui sync demo"
+
+    synced = record.with_(cluster=ClusterSync(NOW, issued))
+    status = repo_status(BOUND, synced, NOW).cluster
+    assert status is not None and status.synced and status.message is None
+    assert status.to_json() == {
+        "namespace": "ci",
+        "repository": "demo",
+        "mode": "oauth",
+        "context": None,
+        "synced": True,
+        "message": None,
+    }
+
+    # A newer local generation that the cluster did not take: not synced, with the reason.
+    lagging = synced.with_(
+        tokens=replace(record.tokens, issued_at=issued + timedelta(hours=1)),
+        cluster=ClusterSync(NOW, issued, "cannot reach the cluster"),
+    )
+    status = repo_status(BOUND, lagging, NOW).cluster
+    assert status is not None and not status.synced
+    assert status.message == "cannot reach the cluster"
+
+
+def test_status_command_shows_the_cluster_column_for_bound_repositories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[gitlab.default]\nurl = "https://gitlab.example.com"\nclient_id = "app"\n'
+        '[[repositories]]\nname = "demo"\nproject = "g/p"\n'
+        '[repositories.kubernetes]\nnamespace = "ci"\nrepository = "demo"\nmode = "oauth"\n'
+        '[[repositories]]\nname = "plain"\nproject = "g/q"\n'
+    )
+    monkeypatch.setenv("PAC_TUI_DATA_DIR", str(tmp_path / "data"))
+    store = TokenStore(tmp_path / "data")
+    with store.transaction() as txn:
+        txn.put("demo", rec(7200, cluster=ClusterSync(NOW, None, "cannot reach the cluster")))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--config", str(config), "status"]) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[-1] == "CLUSTER"
+    assert lines[1].startswith("demo") and lines[1].endswith("ci/demo (oauth) NOT SYNCED")
+    assert lines[2].startswith("plain") and lines[2].endswith("—")
+    assert "demo: cannot reach the cluster" in out.getvalue()
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--config", str(config), "status", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(out.getvalue())}
+    assert rows["demo"]["cluster"]["synced"] is False and rows["plain"]["cluster"] is None
+    assert "a" * 40 not in out.getvalue()

@@ -355,6 +355,14 @@ def _repository(
     )
 
 
+def parse_kubernetes_binding(table: Any, where: str, path: Path | None = None) -> KubernetesBinding:
+    """A `[repositories.kubernetes]` table read exactly as the config loader reads it.
+
+    Raises `ConfigError` (its key under `where`) when the table would be refused in the file.
+    """
+    return _kubernetes(path, where, table)
+
+
 def _kubernetes(path: Path | None, where: str, table: Any) -> KubernetesBinding:
     if not isinstance(table, dict):
         raise ConfigError(path, where, "must be a table")

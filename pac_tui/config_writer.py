@@ -6,6 +6,9 @@ Only when the file's own layout makes that invalid TOML (inline tables, a static
 document edited in place with tomlkit, which still keeps comments. The result is validated with
 `parse_config` before anything is written, so pac-tui never writes a file it would refuse, and it
 is written atomically with mode 0600 (it may hold a client secret and webhook secrets).
+
+`pac-tui onboard` records a repository's `[repositories.kubernetes]` table here too
+(`set_binding`): edited in place with tomlkit, validated and written the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -145,6 +148,26 @@ def add_repository(
     return key
 
 
+def set_binding(path: Path, repo_name: str, table: Mapping[str, Any]) -> None:
+    """Make `table` the `[repositories.kubernetes]` table of the repository named `repo_name`.
+
+    The rest of the file, comments included, is kept (tomlkit); the keys are written in the order
+    of `table`. Raises `ConfigError` when the file is broken (it is left untouched), `UsageError`
+    when no repository has that name, `PacTuiError` when the file cannot be written.
+    """
+    text = _read(path)
+    parse_config(text, path).repository(repo_name)  # a broken file or unknown name stops here
+    try:
+        document = tomlkit.parse(text)
+    except TOMLKitError as exc:  # tomllib accepted it; tomlkit is stricter in rare corners
+        raise ConfigError(path, None, f"cannot be edited safely: {exc}") from None
+    entry = next(e for e in document["repositories"] if e.get("name") == repo_name)
+    entry["kubernetes"] = _table(table)
+    new_text = tomlkit.dumps(document)
+    parse_config(new_text, path)  # never write what pac-tui would refuse to read
+    _write_atomically(path, new_text)
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -186,7 +209,7 @@ def _tables(key: str, app: dict[str, Any] | None, repo: dict[str, Any]) -> str:
     return tomlkit.dumps(snippet)
 
 
-def _table(values: dict[str, Any]) -> Any:
+def _table(values: Mapping[str, Any]) -> Any:
     table = tomlkit.table()
     for name, value in values.items():
         table.add(name, value)

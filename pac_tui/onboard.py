@@ -43,13 +43,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import tomlkit
 import yaml
 from kubernetes import client
 
 from pac_tui.clock import Clock
-from pac_tui.config import TOKEN_MODES, KubernetesBinding, Repository, parse_config
-from pac_tui.config_writer import _write_atomically
+from pac_tui.config import (
+    TOKEN_MODES,
+    KubernetesBinding,
+    Repository,
+    parse_config,
+    parse_kubernetes_binding,
+)
+from pac_tui.config_writer import set_binding
 from pac_tui.errors import ConfigError, NeedsLogin, PacTuiError, UsageError
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError, Scheme
 from pac_tui.gitlab.hooks import (
@@ -180,11 +185,9 @@ def _binding_table(binding: KubernetesBinding) -> dict[str, Any]:
 
 
 def _validated_table(binding: KubernetesBinding) -> dict[str, Any]:
-    from pac_tui.config import _kubernetes
-
     table = _binding_table(binding)
     try:
-        _kubernetes(None, "kubernetes", table)
+        parse_kubernetes_binding(table, "kubernetes")
     except ConfigError as exc:
         raise UsageError(f"{exc.key}: {exc.problem}") from None
     return table
@@ -204,15 +207,7 @@ def save_binding(path: Path, repo_name: str, binding: KubernetesBinding) -> bool
     current = config.repository(repo_name)
     if current.kubernetes == binding:
         return False
-    document = tomlkit.parse(text)
-    entry = next(e for e in document["repositories"] if e.get("name") == repo_name)
-    table = tomlkit.table()
-    for key, value in _validated_table(binding).items():
-        table.add(key, value)
-    entry["kubernetes"] = table
-    new_text = tomlkit.dumps(document)
-    parse_config(new_text, path)  # never write what pac-tui would refuse to read
-    _write_atomically(path, new_text)
+    set_binding(path, repo_name, _validated_table(binding))
     return True
 
 

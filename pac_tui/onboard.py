@@ -32,8 +32,6 @@ secret is new.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import copy
 import secrets
 from collections.abc import Callable
@@ -76,7 +74,13 @@ from pac_tui.kube.repositories import (
     parse_repository,
     split_project_url,
 )
-from pac_tui.kube.secrets import MANAGED_BY, StoredSecret, read_secret
+from pac_tui.kube.secrets import (
+    MANAGED_BY,
+    StoredSecret,
+    b64decode_text,
+    b64encode_text,
+    read_secret,
+)
 from pac_tui.kube.sync import sync
 from pac_tui.oauth.grant import live_tokens, login_hint
 from pac_tui.readiness import CONTROLLER_ANNOTATION, EVENT_NAMES, hook_problems, project_url
@@ -270,7 +274,7 @@ class ClusterView:
         stored = self.secrets.get(ref.name)
         if stored is None:
             return None
-        return _unb64((stored.body.data or {}).get(ref.key))
+        return b64decode_text((stored.body.data or {}).get(ref.key))
 
 
 def read_cluster(cluster: Cluster, binding: KubernetesBinding) -> ClusterView:
@@ -665,7 +669,7 @@ def _ensure_key(cluster: Cluster, namespace: str, ref: SecretRef, value: str) ->
                     metadata=client.V1ObjectMeta(
                         name=ref.name, namespace=namespace, labels={MANAGED_BY[0]: MANAGED_BY[1]}
                     ),
-                    data={ref.key: _b64(value)},
+                    data={ref.key: b64encode_text(value)},
                 )
                 cluster.call(
                     f"create Secret {namespace}/{ref.name}",
@@ -677,7 +681,7 @@ def _ensure_key(cluster: Cluster, namespace: str, ref: SecretRef, value: str) ->
             if ref.key in current.keys:
                 return False
             body = current.body
-            body.data = {**(body.data or {}), ref.key: _b64(value)}
+            body.data = {**(body.data or {}), ref.key: b64encode_text(value)}
             cluster.call(
                 f"update Secret {namespace}/{ref.name}",
                 cluster.core.replace_namespaced_secret,
@@ -761,16 +765,3 @@ def _shown(obj: dict[str, Any]) -> dict[str, Any]:
 
 def _dump(obj: dict[str, Any]) -> str:
     return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
-
-
-def _b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
-
-
-def _unb64(value: Any) -> str | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return base64.b64decode(value, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None

@@ -209,10 +209,10 @@ def _body(
     meta.annotations = annotations
     data = dict(body.data or {})
     for key, value in (extra_data or {}).items():
-        data.setdefault(key, _b64(value))
-    data[token_key] = _b64(tokens.token)
+        data.setdefault(key, b64encode_text(value))
+    data[token_key] = b64encode_text(tokens.token)
     if tokens.refresh_token:
-        data[REFRESH_KEY] = _b64(tokens.refresh_token)
+        data[REFRESH_KEY] = b64encode_text(tokens.refresh_token)
     else:
         data.pop(REFRESH_KEY, None)
     body.data = data
@@ -244,7 +244,7 @@ def _tokens(
     def note(key: str) -> str | None:
         return annotations.get(f"{PREFIX}{key}")
 
-    token = _unb64(data.get(token_key))
+    token = b64decode_text(data.get(token_key))
     issued_at = parse_time(note("issued-at"))
     mode = note("mode")
     if not token or issued_at is None or mode not in ("oauth", "project-token"):
@@ -258,16 +258,18 @@ def _tokens(
         gitlab_url=note("gitlab-url") or "",
         project=note("project") or "",
         client_id=note("client-id"),
-        refresh_token=_unb64(data.get(REFRESH_KEY)),
+        refresh_token=b64decode_text(data.get(REFRESH_KEY)),
         token_id=int(token_id) if token_id and token_id.isdigit() else None,
     )
 
 
-def _b64(value: str) -> str:
+def b64encode_text(value: str) -> str:
+    """`value` as a Secret's `data` holds it (UTF-8, base64)."""
     return base64.b64encode(value.encode()).decode()
 
 
-def _unb64(value: Any) -> str | None:
+def b64decode_text(value: Any) -> str | None:
+    """A Secret's `data` value as text; None when it is missing, empty or not base64 UTF-8."""
     if not isinstance(value, str) or not value:
         return None
     try:

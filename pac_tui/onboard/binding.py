@@ -1,0 +1,99 @@
+"""The binding onboarding uses, and recording it in the config file after a successful run.
+
+`binding_for` merges command-line values into the config's `[repositories.kubernetes]` binding
+(or makes one); `save_binding` writes it into the config file (tomlkit: comments kept).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pac_tui.config import (
+    TOKEN_MODES,
+    KubernetesBinding,
+    Repository,
+    parse_config,
+    parse_kubernetes_binding,
+)
+from pac_tui.config_writer import set_binding
+from pac_tui.errors import ConfigError, UsageError
+
+
+def binding_for(
+    repo: Repository,
+    *,
+    namespace: str | None = None,
+    mode: str | None = None,
+    context: str | None = None,
+    repository: str | None = None,
+) -> KubernetesBinding:
+    """The binding onboarding uses: the config's, with any value given here taking its place.
+
+    Without a binding in the config, `namespace` is required; the Repository resource is named
+    after the config's repository unless `repository` says otherwise.
+    """
+    current = repo.kubernetes
+    if current is None and not namespace:
+        raise UsageError(
+            f"{repo.name} has no [repositories.kubernetes] table yet; give --namespace (and "
+            "--controller-url) to onboard it"
+        )
+    if mode is not None and mode not in TOKEN_MODES:
+        raise UsageError(f"--mode {mode!r}: use project-token or oauth")
+    base = current or KubernetesBinding(namespace=namespace or "", repository=_k8s_name(repo.name))
+    binding = replace(
+        base,
+        namespace=namespace or base.namespace,
+        repository=repository or base.repository,
+        mode=mode or base.mode,
+        context=context if context is not None else base.context,
+    )
+    # Validate the names exactly as the config loader would.
+    _validated_table(binding)
+    return binding
+
+
+def _k8s_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-.")
+    return cleaned[:63].rstrip("-") or "repository"
+
+
+def _binding_table(binding: KubernetesBinding) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    if binding.context is not None:
+        table["context"] = binding.context
+    table["namespace"] = binding.namespace
+    table["repository"] = binding.repository
+    table["mode"] = binding.mode
+    if binding.token_days != KubernetesBinding.token_days:
+        table["token_days"] = binding.token_days
+    return table
+
+
+def _validated_table(binding: KubernetesBinding) -> dict[str, Any]:
+    table = _binding_table(binding)
+    try:
+        parse_kubernetes_binding(table, "kubernetes")
+    except ConfigError as exc:
+        raise UsageError(f"{exc.key}: {exc.problem}") from None
+    return table
+
+
+def save_binding(path: Path, repo_name: str, binding: KubernetesBinding) -> bool:
+    """Write `binding` as the `[repositories.kubernetes]` table of `repo_name` in the config file.
+
+    Returns False when the file already says exactly that (nothing is written). Comments and the
+    rest of the file are kept (tomlkit); the result is validated before it replaces the file.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read the config {path} to record the binding: {exc}") from None
+    config = parse_config(text, path)
+    current = config.repository(repo_name)
+    if current.kubernetes == binding:
+        return False
+    set_binding(path, repo_name, _validated_table(binding))
+    return True

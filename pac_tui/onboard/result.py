@@ -1,0 +1,50 @@
+"""What onboarding reports: one `Item` per thing it puts in place, and the `OnboardResult`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+REDACTED = "REDACTED"
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+WOULD_CREATE, WOULD_UPDATE, NOT_CHECKED = "would create", "would update", "not checked"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing onboarding puts in place, and what it did (or would do) to it."""
+
+    kind: str  # Repository, Secret, Hook
+    name: str  # namespace/name, or the hook's URL
+    action: str  # created, updated, unchanged; dry run: would create, would update, not checked
+    detail: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "name": self.name, "action": self.action, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class OnboardResult:
+    repo: str
+    dry_run: bool
+    items: tuple[Item, ...]
+    warnings: tuple[str, ...]
+    repository_yaml: str
+    secret_yaml: str  # every value REDACTED
+    hook: dict[str, Any]  # the hook's settings, its token REDACTED
+
+    @property
+    def changed(self) -> bool:
+        return any(item.action in (CREATED, UPDATED) for item in self.items)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repo": self.repo,
+            "dry_run": self.dry_run,
+            "items": [item.to_json() for item in self.items],
+            "warnings": list(self.warnings),
+            "repository_yaml": self.repository_yaml,
+            "secret_yaml": self.secret_yaml,
+            "hook": self.hook,
+        }

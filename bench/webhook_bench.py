@@ -51,7 +51,7 @@ from bench.webhook_common import (
 def bench_pac_tui(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     config, data, body = prepare(tmp)
     wait_for_quiet()
-    server = start_serve(config, data, tmp)
+    server = start_serve(config, data, tmp, workers=args.workers)
     try:
         result = run_wrk(
             server.url,
@@ -60,9 +60,10 @@ def bench_pac_tui(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
             threads=args.threads,
             connections=args.connections,
             duration=args.duration,
-            watch=[server.pid],
+            watch=server.pids(),
         )
-        result["server_cpu"] = result["cpu"][server.pid]
+        result["server_cpu"] = sum(result["cpu"].values())  # the writer and every worker
+        result["processes"] = len(result["cpu"])
     finally:
         code = server.stop()
     result["exit"] = code
@@ -126,6 +127,12 @@ def main() -> None:
     parser.add_argument("--duration", default="10s", help="wrk -d (default 10s)")
     parser.add_argument("--threads", type=int, default=2, help="wrk -t (default 2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk -c (default 16)")
+    parser.add_argument(
+        "--workers", type=int, help="webhook serve --workers N (default: the command's default)"
+    )
+    parser.add_argument(
+        "--no-flask", action="store_true", help="only pac-tui (no ratio; to compare settings)"
+    )
     args = parser.parse_args()
 
     print(machine())
@@ -136,15 +143,16 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
         pac = bench_pac_tui(Path(a), args)
-        flask = bench_flask(Path(b), args)
+        flask = None if args.no_flask else bench_flask(Path(b), args)
 
     print(
         f"\n{'server':<22} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'2xx':>9} {'non-2xx':>7} "
         f"{'sockerr':>6} {'srv CPU':>8} {'wrk CPU':>7} {'rest CPU':>9}"
     )
-    print(line("pac-tui webhook serve", pac))
-    print(line("Flask catch-all", flask))
-    print(f"\nratio pac-tui / Flask: {pac['rate'] / flask['rate']:.2f}×")
+    print(line(f"pac-tui serve ({pac['processes']} proc)", pac))
+    if flask is not None:
+        print(line("Flask catch-all", flask))
+        print(f"\nratio pac-tui / Flask: {pac['rate'] / flask['rate']:.2f}×")
 
     j = pac["journal"]
     in_flight = j["rows"] - pac["ok"]
@@ -159,6 +167,8 @@ def main() -> None:
         f"; serve exit status {pac['exit']}"
     )
     print(f"every acknowledged delivery is in the journal: {'YES' if durable else 'NO'}")
+    if flask is None:
+        return
     print(
         f"Flask: wrk counted {flask['ok']:,} 2xx; {flask['logged']:,} request lines logged "
         f"(logged − 2xx = {flask['logged'] - flask['ok']})"

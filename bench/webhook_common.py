@@ -99,6 +99,12 @@ class Server:
     def pid(self) -> int:
         return self.proc.pid
 
+    def pids(self) -> list[int]:
+        """The command's process and its receiver processes (`--workers N`)."""
+        import psutil
+
+        return [self.pid, *(c.pid for c in psutil.Process(self.pid).children(recursive=True))]
+
     def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM (the command's own clean stop: commits what is queued), then wait."""
         if self.proc.poll() is None:
@@ -111,13 +117,20 @@ class Server:
         return self.proc.returncode
 
 
-def start_serve(config: Path, data: Path, log_dir: Path, *, port: int = 0) -> Server:
-    """`pac-tui --config CONFIG webhook serve --quiet --port PORT` with PAC_TUI_DATA_DIR=data."""
+def start_serve(
+    config: Path, data: Path, log_dir: Path, *, port: int = 0, workers: int | None = None
+) -> Server:
+    """`pac-tui --config CONFIG webhook serve --quiet --port PORT [--workers N]` with
+    PAC_TUI_DATA_DIR=data (no --workers: the command's default)."""
     env = {**os.environ, "PAC_TUI_DATA_DIR": str(data), "PAC_TUI_CONFIG": str(config)}
     err_path = log_dir / "serve.stderr"
     err = err_path.open("wb")
     proc = subprocess.Popen(
-        [str(PAC_TUI), "--config", str(config), "webhook", "serve", "--quiet", "--port", str(port)],
+        [
+            *(str(PAC_TUI), "--config", str(config), "webhook", "serve", "--quiet"),
+            *("--port", str(port)),
+            *(("--workers", str(workers)) if workers is not None else ()),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=err,
@@ -126,7 +139,7 @@ def start_serve(config: Path, data: Path, log_dir: Path, *, port: int = 0) -> Se
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         text = err_path.read_text(errors="replace")
-        found = re.search(r"Receiving GitLab webhooks at (\S+) \(journal: (.+?)\)", text)
+        found = re.search(r"Receiving GitLab webhooks at (\S+) \(journal: (.+?)[;)]", text)
         if found:
             return Server(proc, found.group(1), Path(found.group(2)), err_path)
         if proc.poll() is not None:

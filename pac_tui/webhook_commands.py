@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,13 @@ def add_parsers(sub: Any) -> None:
     serve.add_argument("--relay", metavar="URL", help="forward accepted deliveries to this URL")
     serve.add_argument("--smee", metavar="URL", help="also receive from this smee/gosmee channel")
     serve.add_argument("--quiet", action="store_true", help="do not print each delivery")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="receiver processes in front of one journal writer (default: one per CPU on Linux, "
+        "else 1)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     events = sub.add_parser("events", help="read the webhook journal; 'events replay ID' resends")
@@ -78,6 +86,7 @@ def delivery_line(delivery: Delivery) -> str:
 
 def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
     from pac_tui.webhooks.service import WebhookService
+    from pac_tui.webhooks.workers import default_workers
 
     settings = ctx.config.webhook
     host = args.host or settings.host
@@ -90,6 +99,33 @@ def cmd_serve(ctx: Context, args: argparse.Namespace) -> int:
 
     def smee_state(state: str) -> None:
         print(f"smee: {state}", file=ctx.err, flush=True)
+
+    workers = default_workers() if args.workers is None else args.workers
+    if workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if workers > 1:
+        if not hasattr(os, "fork") or not hasattr(socket, "SO_REUSEPORT"):
+            raise UsageError("--workers above 1 needs fork and SO_REUSEPORT (Linux)")
+        from pac_tui.webhooks.service import journal_path
+        from pac_tui.webhooks.workers import WorkerSpec, serve
+
+        spec = WorkerSpec(
+            config=ctx.config,
+            data_dir=data_dir(os.environ),
+            clock=ctx.clock,
+            journal_path=journal_path(data_dir(os.environ)),
+            relay_url=args.relay or settings.relay,
+            smee_url=args.smee or settings.smee,
+            on_delivery=show,
+            on_smee_state=smee_state,
+            out=ctx.out,
+            loop_factory=fast_loop_factory(),
+        )
+        ctx.out.flush()
+        ctx.err.flush()
+        code = serve(spec, host, port, workers, ctx.err)
+        print("Stopped; every acknowledged delivery is in the journal.", file=ctx.err)
+        return code
 
     service = WebhookService(
         ctx.config,

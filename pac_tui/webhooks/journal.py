@@ -28,6 +28,7 @@ import os
 import sqlite3
 import stat
 import threading
+import zlib
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from pac_tui.webhooks import journal_schema as schema
 from pac_tui.webhooks.models import Delivery
 
 JOURNAL_NAME = "events.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = schema.VERSION  # 2: compressed bodies
 MAX_BATCH = 1000  # deliveries per transaction
 # SQLite binds at most 32,766 parameters per statement: 14 per row, one per key.
 MAX_ROWS_PER_INSERT = 500
@@ -74,7 +75,7 @@ class _Op:
         self,
         insert: bool,
         params: tuple[Any, ...],
-        future: asyncio.Future[Any] | concurrent.futures.Future[Any],
+        future: asyncio.Future[Any] | concurrent.futures.Future[Any] | None,
     ) -> None:
         self.insert = insert
         self.params = params
@@ -270,6 +271,31 @@ class Journal:
         error.__cause__ = exc
         return error
 
+    # -- synchronous writing (the writer process of `webhook serve --workers N`) ---------------
+
+    def open_writer(self) -> None:
+        """Open (or create) the journal for `write`, without a loop or a writer thread."""
+        if self._state != "new":
+            raise StoreError(f"the webhook journal {self.path} was already started")
+        self._open_writer()
+        self._state = "writing"
+
+    def write(self, ops: list[tuple[bool, tuple[Any, ...]]]) -> list[Any]:
+        """Write (insert?, params) operations in one transaction; returns once it is committed.
+
+        Params as `schema.encode` makes them (insert) or (status, id) (relay status); the result
+        of each is an `Appended` or a bool, as `append` and `aset_relay_status` return them.
+        Raises sqlite3.Error or StoreError: then nothing of the batch was stored.
+        """
+        results = self._write_batch([_Op(insert, params, None) for insert, params in ops])
+        self.batches += 1
+        return results
+
+    def close_writer(self) -> None:
+        self._close_writer()
+        self._state = "closed"
+        self._close_readers()
+
     # -- the writer thread --------------------------------------------------------------------
 
     def _open_writer(self) -> None:
@@ -462,14 +488,21 @@ class Journal:
         if conn is None:
             return []
         try:
-            rows = conn.execute(sql, params).fetchall()
+            try:
+                rows = conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "body_encoding" not in str(exc) or schema.SELECT not in sql:
+                    raise
+                # A version 1 journal not migrated yet (no writer has opened it since): its
+                # bodies are all stored as received.
+                rows = conn.execute(sql.replace(schema.SELECT, schema.SELECT_V1), params).fetchall()
         except sqlite3.Error as exc:
             raise self._error("read", exc) from None
         if not decode:
             return rows
         try:
             return [schema.decode(row) for row in rows]
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, zlib.error) as exc:
             raise StoreError(
                 f"the webhook journal {self.path} holds a damaged row ({exc}); it was left "
                 "untouched"

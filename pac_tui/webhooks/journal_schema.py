@@ -6,6 +6,7 @@ Queries are composed from these constants only; every value is a bound parameter
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -16,10 +17,12 @@ from pac_tui.webhooks.models import Delivery, Verdict, redact_headers
 
 COLUMNS = (
     "id, received_at, repo, project, kind, verdict, summary, pac_event, headers, body, "
-    "idempotency_key, event_uuid, source, redeliveries, relay_status, extra"
+    "idempotency_key, event_uuid, source, redeliveries, relay_status, extra, body_encoding"
 )
 
 SELECT = f"SELECT {COLUMNS} FROM deliveries"  # noqa: S608
+# The same from a version 1 journal, which has no body_encoding column (bodies as received).
+SELECT_V1 = SELECT.replace(", body_encoding FROM", ", NULL FROM")
 
 SCHEMA_V1 = (
     """
@@ -50,7 +53,20 @@ SCHEMA_V1 = (
 
 # Statements that take schema version N to N + 1. Add an entry (and bump SCHEMA_VERSION) when the
 # schema changes; `_prepare_schema` applies them in order inside one transaction.
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: bodies may be stored compressed. NULL (every row of a version 1 journal): as received;
+    # "zlib": zlib-compressed. O(1) in SQLite: existing rows are not rewritten.
+    1: ("ALTER TABLE deliveries ADD COLUMN body_encoding TEXT",),
+}
+VERSION = 1 + len(MIGRATIONS)
+
+# Bodies of at least MIN_BODY_TO_COMPRESS bytes are stored zlib-compressed (level 1) when that
+# saves 10 % or more: a 2.3 KB push payload becomes ~0.8 KB in ~13 µs, so ~3 rows share a 4 KiB
+# page instead of one row per page (a journal about a third the size, fewer pages to write, fsync
+# and checkpoint per commit).
+ZLIB = "zlib"
+ZLIB_LEVEL = 1
+MIN_BODY_TO_COMPRESS = 256
 
 # One statement inserts a whole batch: a single `sqlite3_step`, so the writer thread gives the GIL
 # back once per batch instead of once per row (each hand-back waits for the busy event loop). The
@@ -58,9 +74,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {}
 # `redeliveries` is bound: duplicates of a key new in this batch are counted before the insert.
 INSERT_COLUMNS = (
     "received_at, repo, project, kind, verdict, summary, pac_event, headers, body, "
-    "idempotency_key, event_uuid, source, extra, redeliveries"
+    "idempotency_key, event_uuid, source, extra, body_encoding, redeliveries"
 )
-PARAMS_PER_ROW = 14
+PARAMS_PER_ROW = 15
 KEY_INDEX = 9  # of idempotency_key in `encode`'s tuple
 _ROW = "(" + ", ".join("?" * PARAMS_PER_ROW) + ")"
 
@@ -109,6 +125,12 @@ def encode(delivery: Delivery) -> tuple[Any, ...]:
     if received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=UTC)  # naive times are UTC by convention
     headers = _dumps(redact_headers(delivery.headers))
+    body = bytes(delivery.body)
+    encoding = None
+    if len(body) >= MIN_BODY_TO_COMPRESS:
+        packed = zlib.compress(body, ZLIB_LEVEL)
+        if len(packed) < len(body) * 0.9:
+            body, encoding = packed, ZLIB
     return (
         received_at.astimezone(UTC).isoformat(timespec="microseconds"),
         delivery.repo,
@@ -118,11 +140,12 @@ def encode(delivery: Delivery) -> tuple[Any, ...]:
         delivery.summary,
         delivery.pac_event,
         headers,
-        bytes(delivery.body),
+        body,
         delivery.idempotency_key or None,  # an empty header is no key
         delivery.event_uuid,
         delivery.source,
         _dumps(delivery.extra) if delivery.extra else None,
+        encoding,
     )
 
 
@@ -151,7 +174,12 @@ def decode(row: tuple[Any, ...]) -> Delivery:
         redeliveries,
         relay_status,
         extra,
+        body_encoding,
     ) = row
+    if body_encoding == ZLIB:
+        body = zlib.decompress(body)
+    elif body_encoding is not None:
+        raise ValueError(f"unknown body encoding {body_encoding!r}")
     return Delivery(
         received_at=datetime.fromisoformat(received_at),
         kind=kind,

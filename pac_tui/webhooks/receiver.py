@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
@@ -55,11 +56,16 @@ class Receiver:
         app.router.add_get("/{tail:.*}", self._handle_get)
         return app
 
-    async def start(self, host: str, port: int) -> str:
-        """Listen on host:port (0 = any free port); returns the URL. Raises a clear error."""
+    async def start(self, host: str, port: int, sock: socket.socket | None = None) -> str:
+        """Listen on host:port (0 = any free port), or on `sock`, a listening socket; returns
+        the URL. Raises a clear error."""
         runner = web.AppRunner(self.application(), handle_signals=False, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=False, backlog=1024)
+        site: web.BaseSite
+        if sock is not None:
+            site = web.SockSite(runner, sock)
+        else:
+            site = web.TCPSite(runner, host, port, reuse_address=False, backlog=1024)
         try:
             await site.start()
         except OSError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
@@ -39,8 +40,13 @@ class WebhookService:
         smee_url: str | None = None,
         on_delivery: Listener | None = None,
         on_smee_state: Callable[[str], None] | None = None,
+        journal: Journal | None = None,
     ) -> None:
-        self.journal = Journal(journal_path(data_dir), retention=config.webhook.retention)
+        # `journal`: another implementation of Journal's writes (a worker of `webhook serve
+        # --workers N` hands its rows to the writer process); by default the journal in data_dir.
+        self.journal = journal or Journal(
+            journal_path(data_dir), retention=config.webhook.retention
+        )
         self.receiver = Receiver(config, self.journal, clock, on_delivery=self._delivered)
         self.relay = Relay(relay_url, on_status=self._relay_status) if relay_url else None
         self.smee_url = smee_url
@@ -48,10 +54,10 @@ class WebhookService:
         self.on_smee_state = on_smee_state
         self._smee_task: asyncio.Task[None] | None = None
 
-    async def start(self, host: str, port: int) -> str:
+    async def start(self, host: str, port: int, sock: socket.socket | None = None) -> str:
         await self.journal.start()
         try:
-            url = await self.receiver.start(host, port)
+            url = await self.receiver.start(host, port, sock)
         except BaseException:
             await self.journal.close()
             raise

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -22,12 +23,12 @@ KEYS = {"id", "received_at", "repo", "kind", "verdict", "summary", "pac_event"}
 
 
 class Served:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *extra: str) -> None:
         self.config = root / "config.toml"
         self.config.write_text(CONFIG)
         self.env = {**os.environ, "PAC_TUI_DATA_DIR": str(root / "data")}
         self.proc = subprocess.Popen(
-            self.cli("webhook", "serve", "--port", "0"),
+            self.cli("webhook", "serve", "--port", "0", *extra),
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -47,13 +48,43 @@ class Served:
         )
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    s = Served(tmp_path)
+@pytest.fixture(params=["1", "2"], ids=["one-process", "two-workers"])
+def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Served]:
+    """`webhook serve` in one process, and with two receiver processes and a writer."""
+    s = Served(tmp_path, "--workers", request.param)
     yield s
     if s.proc.poll() is None:
-        s.proc.kill()
-        s.proc.wait()
+        s.proc.send_signal(signal.SIGTERM)
+        try:
+            s.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            s.proc.kill()
+            s.proc.wait()
+
+
+class Capture(BaseHTTPRequestHandler):
+    """A relay target / replay target that records what it gets and answers 202."""
+
+    received: list[tuple[dict[str, str], bytes]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), body))
+        self.send_response(202)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def target() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    received: list[tuple[dict[str, str], bytes]] = []
+    handler = type("Handler", (Capture,), {"received": received})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
 
 
 def test_serve_events_filters_and_sigterm(served: Served) -> None:
@@ -105,37 +136,52 @@ def test_follow_prints_new_deliveries(served: Served) -> None:
         follower.wait(timeout=10)
 
 
-def test_replay_restores_the_token_from_the_config(served: Served) -> None:
-    received: list[tuple[dict[str, str], bytes]] = []
+def test_replay_restores_the_token_from_the_config(
+    served: Served, target: tuple[str, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    to, received = target
+    push = json.dumps(push_payload()).encode()
+    headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
+    delivery_id = httpx.post(served.url, content=push, headers=headers).json()["id"]
+    done = served.run("events", "replay", str(delivery_id), "--to", to)
+    assert done.returncode == 0, done.stderr
+    assert "HTTP 202" in done.stdout
+    ((got_headers, got_body),) = received
+    assert got_body == push
+    assert got_headers["X-Gitlab-Token"] == SECRET
+    assert got_headers["X-Gitlab-Event"] == "Push Hook"
+    assert served.run("events", "replay", "999999", "--to", to).returncode == 2
+    assert served.run("events", "replay", str(delivery_id)).returncode == 2  # where to?
 
-    class Capture(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((dict(self.headers), body))
-            self.send_response(202)
-            self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    target = HTTPServer(("127.0.0.1", 0), Capture)
-    threading.Thread(target=target.serve_forever, daemon=True).start()
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_relay_status_and_redeliveries_reach_the_journal(
+    tmp_path: Path, target: tuple[str, list[tuple[dict[str, str], bytes]]], workers: str
+) -> None:
+    to, received = target
+    s = Served(tmp_path, "--workers", workers, "--relay", to)
     try:
         push = json.dumps(push_payload()).encode()
         headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
-        delivery_id = httpx.post(served.url, content=push, headers=headers).json()["id"]
-        to = f"http://127.0.0.1:{target.server_address[1]}/hook"
-        done = served.run("events", "replay", str(delivery_id), "--to", to)
-        assert done.returncode == 0, done.stderr
-        assert "HTTP 202" in done.stdout
-        ((got_headers, got_body),) = received
-        assert got_body == push
-        assert got_headers["X-Gitlab-Token"] == SECRET
-        assert got_headers["X-Gitlab-Event"] == "Push Hook"
-        assert served.run("events", "replay", "999999", "--to", to).returncode == 2
-        assert served.run("events", "replay", str(delivery_id)).returncode == 2  # where to?
+        keyed = {**headers, "Idempotency-Key": "same-delivery"}
+        # new connections each: with two receiver processes they land on either
+        ids = {httpx.post(s.url, content=push, headers=keyed).json()["id"] for _ in range(6)}
+        assert len(ids) == 1
+        (delivery_id,) = ids
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            rows = [json.loads(line) for line in s.run("events", "--json").stdout.splitlines()]
+            if rows and rows[0]["relay_status"]:
+                break
+            time.sleep(0.2)
+        assert len(rows) == 1 and rows[0]["id"] == delivery_id
+        assert rows[0]["redeliveries"] == 5
+        assert rows[0]["relay_status"] == "relayed 202"
+        assert len(received) == 1
     finally:
-        target.shutdown()
+        s.proc.send_signal(signal.SIGTERM)
+        _, err = s.proc.communicate(timeout=20)
+    assert s.proc.returncode == 0, err
 
 
 def test_port_in_use_is_a_clear_error(served: Served) -> None:

@@ -189,11 +189,18 @@ async def test_the_whole_walk_writes_the_config_and_returns_to_the_dashboard(
         await pilot.press("t")
         assert app.clipboard == repo.webhook_secret
         await pilot.press("ctrl+n")
-        # 7 done: a summary; Finish (enter on the focused button) returns to the dashboard.
+        # 7 Connect to PAC (tests/ui/test_onboarding_pac.py): skipped here, with the command.
+        assert screen.step == "pac"
+        assert str(screen.query_one("#ob-next", Button).label) == "Skip"
+        assert "pac-tui onboard storefront" in text(app, "#ob-pac-skip")
+        await pilot.press("ctrl+n")
+        # 9 done: a summary; Finish (enter on the focused button) returns to the dashboard.
         assert screen.step == "done"
         assert "storefront is ready" in text(app, "#ob-done-intro")
         assert "[gitlab.default], confidential" in text(app, "#ob-done-application")
         assert "pac-tui login storefront" in text(app, "#ob-done-login")
+        assert "not yet" in text(app, "#ob-done-pac")
+        assert "not run" in text(app, "#ob-done-check")
         assert str(ctx.config_path) in text(app, "#ob-done-config")
         await pilot.press("enter")
         await pilot.pause()
@@ -327,7 +334,7 @@ async def test_an_unreachable_instance_can_be_continued_past_with_a_warning(
         assert "Press Next again to continue anyway" in text(app, "#ob-client-status")
         await pilot.press("ctrl+n")
         assert screen.step == "project"
-        await pilot.press(*"acme/api", "ctrl+n", "ctrl+n", "ctrl+n")
+        await pilot.press(*"acme/api", "ctrl+n", "ctrl+n", "ctrl+n", "ctrl+n")
         assert screen.step == "done"
         assert "not checked" in text(app, "#ob-done-application")
         assert load_config(ctx.config_path, env={}).repository("api").gitlab.url == url
@@ -399,7 +406,7 @@ async def test_running_it_again_adds_a_repository_and_keeps_everything(
         )
         await pilot.press("ctrl+n")
         await until(pilot, lambda: screen.step == "project")
-        await pilot.press(*"acme/second", "ctrl+n", "ctrl+n", "ctrl+n", "enter")
+        await pilot.press(*"acme/second", "ctrl+n", "ctrl+n", "ctrl+n", "ctrl+n", "enter")
         await pilot.pause()
         assert app.screen is app.dashboard
     new = ctx.config_path.read_text()
@@ -505,7 +512,7 @@ async def test_logging_in_from_the_walkthrough_with_a_real_browser(
         assert app.screen is screen
         assert f"Logged in as {dot.username}" in text(app, "#ob-login-outcome")
         assert str(screen.query_one("#ob-next", Button).label) == "Next"
-        await pilot.press("ctrl+n", "ctrl+n")
+        await pilot.press("ctrl+n", "ctrl+n", "ctrl+n")
         assert f"logged in as {dot.username}" in text(app, "#ob-done-login")
     assert browsed and browsed[0]["status"] == 200
     record = ctx.store.get("login")

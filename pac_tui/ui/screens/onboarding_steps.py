@@ -15,14 +15,16 @@ from textual.widgets import Button, Input, Label, Static
 
 from pac_tui.config import DEFAULT_REDIRECT_URI, DEFAULT_SCOPES, GitLabApp
 
-STEPS = ("instance", "register", "client", "project", "login", "webhook", "done")
+STEPS = ("instance", "register", "client", "project", "login", "webhook", "pac", "check", "done")
 TITLES = {
     "instance": "Instance",
-    "register": "Application",
-    "client": "Client ID",
+    "register": "OAuth app",
+    "client": "Client",
     "project": "Project",
     "login": "Log in",
     "webhook": "Webhook",
+    "pac": "PAC",
+    "check": "Check",
     "done": "Done",
 }
 DEFAULT_URL = "https://gitlab.com"
@@ -45,6 +47,8 @@ class Draft:
     written: bool = False
     logged_in_as: str | None = None
     logged_in: bool = False
+    pac: str = ""  # what Connect put in place ("" while not connected)
+    checked: str = ""  # the readiness summary ("" while not checked)
 
     @property
     def redirect_uri(self) -> str:
@@ -72,6 +76,11 @@ class Draft:
     @property
     def hooks_page(self) -> str:
         return f"{self.url}/{self.project}/-/hooks"
+
+
+def onboard_command(name: str) -> str:
+    """The command that does the "Connect to PAC" step later."""
+    return f"pac-tui onboard {name} --namespace NS --controller-url URL"
 
 
 def progress(current: str) -> str:
@@ -146,7 +155,9 @@ def compose_steps() -> ComposeResult:
             yield Button("Open the page (o)", id="ob-open-hooks")
     with VerticalScroll(id="done"):
         yield Static("", id="ob-done-intro", classes="ob-text")
-        yield from _fields("done", "Project", "Application", "Login", "Webhook", "Config")
+        yield from _fields(
+            "done", "Project", "Application", "Login", "Webhook", "PAC", "Check", "Config"
+        )
         yield Static("Finish returns to the dashboard.", classes="ob-text")
 
 
@@ -154,8 +165,9 @@ INTRO = (
     "pac-tui holds a GitLab OAuth token for each repository, so that Tekton Pipelines-as-Code "
     "can use it without anyone creating or rotating a personal access token.\n\n"
     "This walkthrough registers an OAuth application on your GitLab instance, checks it, adds "
-    "the repository to your config file, logs you in, and says what to configure for "
-    "webhooks. Nothing is written before step 4; esc leaves at any time."
+    "the repository to your config file, logs you in, connects the repository to PAC on your "
+    "cluster (Repository, Secret and webhook) and checks that PAC can run its pipelines. "
+    "Nothing is written before step 4; esc leaves at any time."
 )
 
 
@@ -259,8 +271,9 @@ def _webhook(d: Draft) -> dict[str, str]:
     return {
         "ob-webhook-intro": (
             "So that PAC runs pipelines on pushes, tags, merge requests and /retest comments, "
-            "add a webhook to the project in GitLab, [b]Settings → Webhooks → Add new "
-            f"webhook[/b]:\n[dim]{escape(d.hooks_page)}[/dim]"
+            "the project needs a webhook. The next step creates it for you; to add it by hand "
+            "instead, open [b]Settings → Webhooks → Add new webhook[/b]:\n"
+            f"[dim]{escape(d.hooks_page)}[/dim]"
         ),
         "ob-webhook-url": (
             "the public URL of the Pipelines-as-Code controller (its route or ingress; "
@@ -295,5 +308,11 @@ def _done(d: Draft, config_path: str) -> dict[str, str]:
         "ob-done-application": f"\\[gitlab.{escape(d.gitlab_key)}], {kind}{check}",
         "ob-done-login": login,
         "ob-done-webhook": "secret saved as webhook_secret in the config",
+        "ob-done-pac": (
+            f"[$text-success]connected[/]: {escape(d.pac)}"
+            if d.pac
+            else f"[$text-warning]not yet[/]: run [b]{escape(onboard_command(d.name))}[/b]"
+        ),
+        "ob-done-check": escape(d.checked) if d.checked else "[dim]not run[/dim]",
         "ob-done-config": f"{escape(config_path)} (mode 0600)",
     }

@@ -213,7 +213,7 @@ async def test_without_the_maintainer_role_oauth_mode_is_offered(setup: Setup) -
         assert setup.apiserver.writes() == [], "refused before anything was written"
 
 
-async def test_gitlab_down_is_explained(setup: Setup) -> None:
+async def test_gitlab_down_and_no_login_are_explained(setup: Setup) -> None:
     app = app_for(setup)
     async with app.run_test(size=SIZE) as pilot:
         screen = await at_pac_step(pilot, setup.ctx)
@@ -222,7 +222,15 @@ async def test_gitlab_down_is_explained(setup: Setup) -> None:
         await pilot.click("#ob-pac-connect")
         await wait_idle(pilot, screen)
         assert "press Connect again once it is back" in text(app, "#ob-pac-status")
+        setup.gitlab.outage = None
+        with setup.ctx.store.transaction() as txn:  # logged out meanwhile
+            txn.records.pop("demo")
+            txn.commit()
+        await pilot.press("c")
+        await wait_idle(pilot, screen)
+        assert "Log in first" in text(app, "#ob-pac-status")
         assert setup.apiserver.writes() == []
+        assert setup.gitlab_writes() == 0
 
 
 async def test_missing_entries_are_explained_in_place(setup: Setup) -> None:

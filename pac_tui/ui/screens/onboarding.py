@@ -111,12 +111,8 @@ class OnboardingScreen(Screen[str | None]):
             self.notify(str(exc), title="Connect to PAC", severity="error")
             return
         d = self.draft
-        d.url, d.project, d.name, d.gitlab_key = (
-            repo.gitlab.url,
-            repo.project,
-            name,
-            repo.gitlab.key,
-        )
+        d.url, d.project, d.name = repo.gitlab.url, repo.project, name
+        d.gitlab_key = repo.gitlab.key
         d.client_id, d.client_secret = repo.gitlab.client_id, repo.gitlab.client_secret
         d.webhook_secret, d.written = repo.webhook_secret or "", True
         record = self.ctx.store.get(name)
@@ -157,7 +153,7 @@ class OnboardingScreen(Screen[str | None]):
     def _connect_changed(self) -> None:
         connect = self.query_one(ConnectStep)
         result, repo = connect.result, connect.connected
-        if repo is not None and repo.kubernetes is not None and result is not None:
+        if repo is not None and repo.kubernetes is not None and result and not result.dry_run:
             b = repo.kubernetes
             done = ", ".join(f"{item.kind} {item.action}" for item in result.items)
             self.draft.pac = f"{b.namespace}/{b.repository}, {b.mode} mode: {done}"

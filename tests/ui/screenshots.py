@@ -15,10 +15,16 @@ from playwright.sync_api import sync_playwright
 
 from tests.providers.browser_driver import CHROMIUM, FLAGS
 from tests.ui import states
-from tests.ui.conftest import still
 
 OUT = Path(__file__).parents[2] / "screenshots"
-PICTURED = ("dashboard", "token-panel", "login-modal", "onboarding", "dashboard-with-events")
+PICTURED = (
+    "dashboard",
+    "token-panel",
+    "login-modal",
+    "onboarding",
+    "dashboard-with-events",
+    "dashboard-with-cluster",
+)
 
 
 async def render_svg(state: states.State) -> str:
@@ -26,7 +32,7 @@ async def render_svg(state: states.State) -> str:
         for key in state.press:
             await pilot.press(key)
         await pilot.pause()
-        await still(pilot)
+        await state.before(pilot)
         return state.app.export_screenshot(title="pac-tui")
 
 

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pac_tui.models import TokenRecord
+from textual.pilot import Pilot
+
+from pac_tui.kube.repositories import PacRepository, PipelineRunStatus, SecretRef
+from pac_tui.models import ClusterSync, ProjectTokenRecord, TokenRecord
 from pac_tui.oauth.device import DeviceAuthorization
 from pac_tui.ui.app import PacTuiApp
+from pac_tui.ui.cluster_feed import ClusterView
 from pac_tui.ui.context import AppContext
 from pac_tui.webhooks.journal import Journal
 from pac_tui.webhooks.models import Delivery, Verdict
 from pac_tui.webhooks.service import journal_path
 from pac_tui.webhooks.summary import summarize
-from tests.ui.conftest import NOW, make_app, make_context, three_repo_context
+from tests.ui.conftest import NOW, make_app, make_context, still, three_repo_context, token_record
 
 SIZE = (140, 36)
 AUTHORIZE_URL = (
@@ -36,6 +40,7 @@ AUTHORIZE_URL = (
 class State:
     app: PacTuiApp
     press: tuple[str, ...] = ()
+    before: Callable[[Pilot[None]], Awaitable[None]] = still  # runs after the keys are pressed
 
 
 def _three(tmp_path: Path) -> AppContext:
@@ -152,6 +157,103 @@ def onboarding(tmp_path: Path) -> State:
     return State(make_app(make_context(tmp_path)))
 
 
+CLUSTER_URL = "https://gitlab.example.com"
+CLUSTER_CONFIG = """\
+[gitlab.default]
+url = "{url}"
+client_id = "app-id"
+
+[[repositories]]
+name = "payments"
+project = "acme/payments/api"
+
+[repositories.kubernetes]
+namespace = "ci"
+repository = "payments"
+
+[[repositories]]
+name = "storefront"
+project = "acme/web/storefront"
+
+[repositories.kubernetes]
+context = "kind-pac"
+namespace = "web"
+repository = "storefront"
+mode = "oauth"
+
+[[repositories]]
+name = "docs"
+project = "acme/docs"
+"""
+
+
+def _pac(namespace: str, name: str, project: str, run: PipelineRunStatus) -> PacRepository:
+    return PacRepository(
+        namespace=namespace,
+        name=name,
+        url=f"{CLUSTER_URL}/{project}",
+        instance=CLUSTER_URL,
+        project=project,
+        provider_type="gitlab",
+        user=None,
+        secret=SecretRef(f"{name}-gitlab", "provider.token"),
+        webhook_secret=SecretRef(f"{name}-gitlab", "webhook.secret"),
+        resource_version="42",
+        last_run=run,
+    )
+
+
+def _run(name: str, status: str, ok: bool | None, minutes: int) -> PipelineRunStatus:
+    at = NOW - timedelta(minutes=minutes)
+    return PipelineRunStatus(name, status, ok, at if ok is not None else None, at)
+
+
+def dashboard_with_cluster(tmp_path: Path) -> State:
+    """Beside a cluster: a project-token repository in sync with its last run, an oauth one whose
+    cluster is unreachable, an unbound Repository resource. The discovery result is set directly
+    (no apiserver), so the picture is deterministic."""
+    minted = NOW - timedelta(days=3)
+    payments = token_record(CLUSTER_URL, 7200, 6000).with_(
+        project_token=ProjectTokenRecord(4711, "glpat-" + "z" * 20, minted + timedelta(30), minted),
+        cluster=ClusterSync(NOW - timedelta(minutes=1), minted),
+    )
+    storefront = token_record(CLUSTER_URL, 7200, 3000).with_(
+        cluster=ClusterSync(
+            NOW,
+            None,
+            "storefront: not synced, tokens kept locally: cannot reach the cluster at "
+            "https://127.0.0.1:6443 (context kind-pac) to read PAC Repository web/storefront: "
+            "connection refused",
+        )
+    )
+    ctx = make_context(
+        tmp_path,
+        url=CLUSTER_URL,
+        config_text=CLUSTER_CONFIG,
+        records={"payments": payments, "storefront": storefront},
+    )
+    ctx.auto_refresh = False
+    view = ClusterView(
+        repositories={
+            (None, "ci/payments"): _pac(
+                "ci", "payments", "acme/payments/api", _run("payments-x7k2p", "Succeeded", True, 12)
+            ),
+            (None, "ci/legacy"): _pac(
+                "ci", "legacy", "acme/legacy", _run("legacy-9qw1c", "Failed", False, 95)
+            ),
+        },
+        errors={"kind-pac": "cannot reach the cluster at https://127.0.0.1:6443 (kind-pac)"},
+        at=NOW,
+    )
+
+    async def with_cluster(pilot: Pilot[None]) -> None:
+        pilot.app.dashboard.cluster.view = view  # type: ignore[attr-defined]
+        pilot.app.dashboard.tick()  # type: ignore[attr-defined]
+        await still(pilot)
+
+    return State(make_app(ctx), before=with_cluster)
+
+
 STATES: dict[str, Callable[[Path], State]] = {
     "dashboard": dashboard,
     "token-panel": token_panel,
@@ -161,4 +263,5 @@ STATES: dict[str, Callable[[Path], State]] = {
     "dashboard-with-events": dashboard_with_events,
     "revoke-confirmation": revoke_confirmation,
     "onboarding": onboarding,
+    "dashboard-with-cluster": dashboard_with_cluster,
 }

@@ -16,9 +16,8 @@ if TYPE_CHECKING:
     from pac_tui.kube.repositories import PacRepository, PipelineRunStatus
 
 MODE_TEXT = {
-    "project-token": "project access token minted and rotated by pac-tui (works with PAC today)",
-    "oauth": "the OAuth token itself: needs a PAC that sends Bearer tokens; git_provider.user "
-    "must be oauth2",
+    "project-token": "a project access token pac-tui mints and rotates",
+    "oauth": "the OAuth token itself: PAC must send Bearer tokens, user oauth2",
 }
 
 

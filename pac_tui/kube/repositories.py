@@ -20,6 +20,7 @@ TEKTON_VERSION = "v1"
 REPOSITORY_LABEL = "pipelinesascode.tekton.dev/repository"
 DEFAULT_TOKEN_KEY = "provider.token"  # noqa: S105 (a key name, not a secret)
 DEFAULT_WEBHOOK_KEY = "webhook.secret"
+CRD_MISSING = "could not find the requested resource"  # the apiserver's 404 for an unknown type
 
 
 @dataclass(frozen=True)
@@ -132,19 +133,16 @@ def list_repositories(cluster: Cluster, namespace: str | None) -> list[PacReposi
                 PAC_PLURAL,
             )
     except NotFound:
-        raise ClusterRefused(
-            f"Pipelines-as-Code is not installed in context {cluster.context}: the "
-            f"{PAC_PLURAL}.{PAC_GROUP} resource type does not exist. Install PAC "
-            "(https://pipelinesascode.com/docs/install/) and try again"
-        ) from None
+        raise not_installed(cluster) from None
     repos = sorted((parse_repository(o) for o in answer.get("items", [])), key=lambda r: r.key)
     runs = last_runs(cluster, namespace)
     return [_with_run(r, runs.get((r.namespace, r.name))) for r in repos]
 
 
-def read_repository(cluster: Cluster, namespace: str, name: str) -> PacRepository:
+def read_repository_object(cluster: Cluster, namespace: str, name: str) -> dict[str, Any] | None:
+    """The `Repository` object as the API returns it, or None when there is none of that name."""
     try:
-        obj = cluster.call(
+        return cluster.call(
             f"read PAC Repository {namespace}/{name}",
             cluster.custom.get_namespaced_custom_object,
             PAC_GROUP,
@@ -154,10 +152,27 @@ def read_repository(cluster: Cluster, namespace: str, name: str) -> PacRepositor
             name,
         )
     except NotFound as exc:
+        if CRD_MISSING in str(exc):
+            raise not_installed(cluster) from None
+        return None
+
+
+def read_repository(cluster: Cluster, namespace: str, name: str) -> PacRepository:
+    obj = read_repository_object(cluster, namespace, name)
+    if obj is None:
         raise NotFound(
-            f"{exc}. List what exists with: pac-tui repos --namespace {namespace}"
-        ) from None
+            f"there is no PAC Repository {namespace}/{name} (context {cluster.context}); list "
+            f"what exists with: pac-tui repos --namespace {namespace}"
+        )
     return parse_repository(obj)
+
+
+def not_installed(cluster: Cluster) -> ClusterRefused:
+    return ClusterRefused(
+        f"Pipelines-as-Code is not installed in context {cluster.context}: the "
+        f"{PAC_PLURAL}.{PAC_GROUP} resource type does not exist. Install PAC "
+        "(https://pipelinesascode.com/docs/install/) and try again"
+    )
 
 
 def last_runs(cluster: Cluster, namespace: str | None) -> dict[tuple[str, str], PipelineRunStatus]:

@@ -14,11 +14,17 @@ from pac_tui.errors import PacTuiError
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
 from pac_tui.gitlab.hooks import create_hook, find_hook, list_hooks, update_hook
 from pac_tui.kube.cluster import Cluster, Clusters, Conflict
-from pac_tui.kube.repositories import PAC_GROUP, PAC_PLURAL, PAC_VERSION, SecretRef
+from pac_tui.kube.repositories import (
+    PAC_GROUP,
+    PAC_PLURAL,
+    PAC_VERSION,
+    SecretRef,
+    read_repository_object,
+)
 from pac_tui.kube.secrets import MANAGED_BY, b64encode_text, read_secret
 from pac_tui.kube.sync import sync
 from pac_tui.onboard.plan import events_detail
-from pac_tui.onboard.read import ClusterView, GitLabView, read_repository_object
+from pac_tui.onboard.read import ClusterView, GitLabView
 from pac_tui.onboard.result import CREATED, UNCHANGED, UPDATED, Item
 from pac_tui.readiness import hook_problems
 from pac_tui.stores.file_store import TokenStore

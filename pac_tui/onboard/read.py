@@ -14,15 +14,13 @@ from pac_tui.errors import NeedsLogin, PacTuiError
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError, Scheme
 from pac_tui.gitlab.hooks import ProjectHook, list_hooks
 from pac_tui.gitlab.projects import Project, get_project, role_name
-from pac_tui.kube.cluster import Cluster, Clusters, NotFound
+from pac_tui.kube.cluster import Cluster, Clusters
 from pac_tui.kube.repositories import (
     DEFAULT_TOKEN_KEY,
     DEFAULT_WEBHOOK_KEY,
-    PAC_GROUP,
-    PAC_PLURAL,
-    PAC_VERSION,
     SecretRef,
     parse_repository,
+    read_repository_object,
 )
 from pac_tui.kube.secrets import StoredSecret, b64decode_text, read_secret
 from pac_tui.oauth.grant import live_tokens, login_hint
@@ -69,31 +67,6 @@ async def read_cluster_or_error(clusters: Clusters, binding: KubernetesBinding) 
         return await asyncio.to_thread(read_cluster, cluster, binding)
     except PacTuiError as exc:
         return ClusterView(error=exc)
-
-
-def read_repository_object(cluster: Cluster, namespace: str, name: str) -> dict[str, Any] | None:
-    try:
-        return cluster.call(
-            f"read PAC Repository {namespace}/{name}",
-            cluster.custom.get_namespaced_custom_object,
-            PAC_GROUP,
-            PAC_VERSION,
-            namespace,
-            PAC_PLURAL,
-            name,
-        )
-    except NotFound as exc:
-        if _crd_missing(str(exc)):
-            raise PacTuiError(
-                f"Pipelines-as-Code is not installed in context {cluster.context}: the "
-                f"{PAC_PLURAL}.{PAC_GROUP} resource type does not exist. Install PAC "
-                "(https://pipelinesascode.com/docs/install/) and try again"
-            ) from None
-        return None
-
-
-def _crd_missing(message: str) -> bool:
-    return "could not find the requested resource" in message
 
 
 class ReadOnlyToken:

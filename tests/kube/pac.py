@@ -6,7 +6,10 @@ import base64
 import dataclasses
 from typing import Any
 
-from pac_tui.config import KubernetesBinding, Repository
+from pac_tui.config import GitLabApp, KubernetesBinding, Repository
+from pac_tui.errors import NeedsLogin
+from pac_tui.gitlab.api import GitLabApi, GitLabApiError
+from pac_tui.gitlab.projects import current_user
 from tests.kube.fake_apiserver import FakeApiServer
 
 PAC_GROUP = "pipelinesascode.tekton.dev"
@@ -96,3 +99,28 @@ def bind(
         namespace=namespace, repository=repository, mode=mode, context=context
     )
     return dataclasses.replace(repo, kubernetes=binding)
+
+
+class StaticBearer:
+    """A token source that sends one OAuth token as PAC in oauth mode would: Bearer, no refresh."""
+
+    scheme = "bearer"
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    async def token(self) -> str:
+        return self.value
+
+    async def refreshed(self, stale: str) -> str:
+        raise NeedsLogin("this check never refreshes")
+
+
+async def bearer_works(app: GitLabApp, token: str) -> bool:
+    """True if GitLab accepts `token` as a Bearer token (GET /user)."""
+    async with GitLabApi(app, StaticBearer(token)) as api:
+        try:
+            await current_user(api)
+        except (GitLabApiError, NeedsLogin):  # refused, or refused as expired/revoked
+            return False
+    return True

@@ -23,7 +23,7 @@ from pac_tui.kube.lease import LeaderElector
 from pac_tui.kube.sync import sync
 from pac_tui.refresher import Refresher
 from tests.kube.fake_apiserver import FakeApiServer
-from tests.kube.pac import add_repository, bind, secret, secret_value
+from tests.kube.pac import add_repository, bearer_works, bind, secret, secret_value
 from tests.providers.gitlab_api import FakeGitLab, Session, login, revoke_at_provider
 
 PROJECT = "group/sub/project"
@@ -78,29 +78,6 @@ def elector(kubeconfig: Path, identity: str, context: str = "kind-pac") -> Leade
     )
 
 
-async def bearer_works(s: Session, token: str) -> bool:
-    async with GitLabApi.with_private_token(s.repo.gitlab, token) as api:
-        api.source = _Bearer(token)  # PAC in oauth mode sends it as a Bearer token
-        try:
-            await api.get("/user", action="read the user")
-        except GitLabApiError:
-            return False
-    return True
-
-
-class _Bearer:
-    scheme = "bearer"
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    async def token(self) -> str:
-        return self.value
-
-    async def refreshed(self, stale: str) -> str:
-        raise GitLabApiError("refused", status=401)
-
-
 async def test_two_refreshers_one_lease_refresh_once(
     fake: FakeGitLab, apiserver: FakeApiServer, kubeconfig: Path, tmp_path: Path, clock: ManualClock
 ) -> None:
@@ -134,7 +111,9 @@ async def test_two_refreshers_one_lease_refresh_once(
     assert fake.provider.token_requests("refresh_token") == before + 1
     new = secret_value(apiserver, "provider.token")
     assert new and new != old.access_token
-    assert await bearer_works(s, new) and not await bearer_works(s, old.access_token)
+    assert await bearer_works(s.repo.gitlab, new) and not await bearer_works(
+        s.repo.gitlab, old.access_token
+    )
     assert secret_value(apiserver, "pac-tui.refresh-token") not in (None, old.refresh_token)
     lease = apiserver.get_object("coordination.k8s.io", "leases", "ci", "pac-tui-refresher")
     assert lease is not None and not lease["spec"].get("holderIdentity")  # released on stop
@@ -240,7 +219,7 @@ async def test_a_token_that_could_not_be_written_is_written_on_the_next_pass(
     assert written.action == "refreshed" and "after an earlier failure" in written.message
     assert fake.provider.token_requests("refresh_token") == refreshes  # no second refresh
     new = secret_value(apiserver, "provider.token")
-    assert new != old.access_token and await bearer_works(s, new)  # type: ignore[arg-type]
+    assert new != old.access_token and await bearer_works(s.repo.gitlab, new)  # type: ignore[arg-type]
 
 
 def test_refresher_command_stops_cleanly_on_sigterm(

@@ -19,7 +19,7 @@ from pac_tui.kube.sync import refresh_and_sync, sync
 from pac_tui.oauth.refresh import RefreshAction
 from pac_tui.status import repo_status
 from tests.kube.fake_apiserver import FakeApiServer, WriteEvent
-from tests.kube.pac import add_repository, bind, secret, secret_value
+from tests.kube.pac import add_repository, bearer_works, bind, secret, secret_value
 from tests.providers.gitlab_api import FakeGitLab, Session, login
 
 PROJECT = "group/sub/project"
@@ -316,28 +316,4 @@ async def test_a_refresh_in_the_same_second_as_the_last_sync_still_wins(
     assert bound.sync is not None and bound.sync.action == "written"
     fresh = s.tokens()
     assert secret_value(apiserver, "provider.token") == fresh.access_token
-    assert await works_as_pac_bearer(s, fresh.access_token)
-
-
-async def works_as_pac_bearer(s: Session, token: str) -> bool:
-    from pac_tui.gitlab.projects import current_user
-
-    async with GitLabApi(s.repo.gitlab, _Static(token)) as api:
-        try:
-            await current_user(api)
-        except GitLabApiError:
-            return False
-    return True
-
-
-class _Static:
-    scheme = "bearer"
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    async def token(self) -> str:
-        return self.value
-
-    async def refreshed(self, stale: str) -> str:
-        raise NeedsLogin("no refresh in this check")
+    assert await bearer_works(s.repo.gitlab, fresh.access_token)

@@ -180,3 +180,34 @@ def test_missing_crd_rbac_and_unreachable_are_explained(
     assert time.monotonic() - started < 5
     code, _, err = run_cli("repos", "--kubeconfig", str(kubeconfig), tmp_path=tmp_path)
     assert code == 1 and "cannot reach the cluster" in err and "Traceback" not in err
+
+
+def test_in_cluster_configuration_is_used_inside_a_pod(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No kubeconfig and KUBERNETES_SERVICE_HOST set: the pod's service account, as kubectl."""
+    from kubernetes.config import incluster_config
+
+    from pac_tui.kube import cluster as cluster_module
+
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text("sa-token")
+    (account / "ca.crt").write_text("not used before a request")
+    (account / "namespace").write_text("pipelines\n")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(account / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(account / "ca.crt"))
+    monkeypatch.setattr(cluster_module, "SERVICE_ACCOUNT_NAMESPACE", account / "namespace")
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    env = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # the official loader reads os.environ itself
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+
+    inside = connect(env=env)
+    assert (inside.context, inside.namespace) == ("in-cluster", "pipelines")
+    assert inside.server == "https://10.96.0.1:443"
+
+    (account / "token").unlink()
+    with pytest.raises(UsageError, match="cannot use the in-cluster service account"):
+        connect(env=env)

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pac_tui.autorefresh import AutoRefreshPlan
 from pac_tui.config import Repository
 from pac_tui.errors import PacTuiError
 from pac_tui.status import RepoStatus, State
@@ -77,6 +78,15 @@ class ClusterFeed:
         self.view = ClusterView()
         self._clusters: Any = None  # pac_tui.kube.cluster.Clusters, made on first use
         self._running = False
+        self.sync_plan = AutoRefreshPlan()  # backoff of the automatic syncs, per repository
+        self.sync_errors: dict[str, str] = {}  # the last sync failure, per repository
+
+    def auto_sync_due(self, name: str) -> bool:
+        """May a lagging Secret be synced automatically now (not running, not backing off)?"""
+        retry = self.sync_plan.next_retry(name)
+        return name not in self.sync_plan.in_flight and (
+            retry is None or self.ctx.clock.now() >= retry
+        )
 
     @property
     def wanted(self) -> bool:

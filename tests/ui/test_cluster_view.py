@@ -135,9 +135,34 @@ async def test_an_unreachable_cluster_is_shown_and_the_rest_keeps_working(
         record = app.ctx.store.get("payments")
         assert record and record.tokens  # nothing lost
 
-        apiserver.start()  # back: the next discovery round writes the lagging Secret
+        apiserver.start()  # back: the next discovery round (a minute on) writes the Secret
+        app.ctx.clock.advance(60)  # type: ignore[attr-defined]
         await discover(app, pilot)
         assert apiserver.get_object("", "secrets", "ci", "payments-token") is not None
         app.dashboard.tick()
         await pilot.pause()
         assert table_rows(app)["payments"]["cluster"] == "ci/payments ✔ · Succeeded"
+
+
+async def test_a_failing_automatic_sync_backs_off_and_says_why(
+    apiserver: FakeApiServer, kubeconfig: Path, tmp_path: Path
+) -> None:
+    seed(apiserver)
+    apiserver.deny("*", "get", "secrets", "ci")  # RBAC: the Secret cannot be read
+    app = make_app(cluster_context(tmp_path, kubeconfig))
+    async with app.run_test(size=SIZE) as pilot:
+        await discover(app, pilot)
+        secret_reads = [r for r in apiserver.requests if "/secrets/" in r.path]
+        assert len(secret_reads) == 1
+        app.dashboard.tick()
+        await pilot.pause()
+        panel = _plain(app.dashboard.query_one("#panel"))
+        assert "not allowed to read Secret ci/payments-token" in panel
+        assert not any("failed" in str(n.title or "") for n in app._notifications)  # quiet
+
+        await discover(app, pilot)  # the next round: still backing off, no new attempt
+        assert len([r for r in apiserver.requests if "/secrets/" in r.path]) == 1
+        app.ctx.clock.advance(31)  # type: ignore[attr-defined]
+        apiserver.allow_all()
+        await discover(app, pilot)
+        assert apiserver.get_object("", "secrets", "ci", "payments-token") is not None

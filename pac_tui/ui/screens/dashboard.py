@@ -99,7 +99,9 @@ class DashboardScreen(Screen[None]):
                 and status.state is not State.NEEDS_LOGIN
                 and repo.kubernetes is not None
                 and repo.kubernetes.context not in self.cluster.view.errors
+                and self.cluster.auto_sync_due(repo.name)
             ):
+                self.cluster.sync_plan.started(repo.name)
                 self.run_worker(self._sync(repo, quiet=True), group="sync", exit_on_error=False)
 
     def flush_events(self) -> None:
@@ -220,7 +222,8 @@ class DashboardScreen(Screen[None]):
             next_retry=self.plan.next_retry(repo.name),
             refreshing=repo.name in self.plan.in_flight,
             pac=self.cluster.view.for_binding(repo),
-            cluster_error=self.cluster.view.error_for(repo),
+            cluster_error=self.cluster.view.error_for(repo)
+            or self.cluster.sync_errors.get(repo.name),
         )
         panel.show(state, now, self.ctx.local_tz)
 
@@ -421,12 +424,18 @@ class DashboardScreen(Screen[None]):
             self.reload()
 
     async def _sync(self, repo: Repository, quiet: bool) -> None:
+        """Sync one Secret; `quiet` (the automatic retry) backs off instead of notifying."""
+        plan = self.cluster.sync_plan
         try:
             result = await self.cluster.sync(repo)
         except PacTuiError as exc:
+            self.cluster.sync_errors[repo.name] = str(exc)
+            plan.failed(repo.name, self.ctx.clock.now())
             if not quiet:
                 self.notify(str(exc), title=f"Sync of {repo.name} failed", severity="error")
         else:
+            self.cluster.sync_errors.pop(repo.name, None)
+            plan.succeeded(repo.name)
             if not quiet or result.action != "unchanged":
                 self.notify(f"{repo.name}: {result.action}, Secret {result.secret}.")
             for warning in result.warnings:

@@ -19,8 +19,9 @@ part 2 only patches it inside its own throw-away server processes.
    with orjson patched in for json.loads/dumps. Every stage's writer connection is wrapped to
    time its statements: rows per COMMIT, COMMIT and INSERT wall and CPU time (thread_time of the
    writer thread; wall minus CPU is waiting: for the disk, or for the GIL).
-3. Costs per call, measured in this process with timeit: judge and its parts, the journal's
-   `_encode`, `json_response`, and `Journal._write_batch` per row at several batch sizes.
+3. Costs per call, measured in this process with timeit: judge and its parts,
+   `journal_schema.encode`, `json_response`, and `Journal._write_batch` per row at several batch
+   sizes.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ def _write_batch_lines() -> dict[int, str]:
     for offset, text in enumerate(source):
         if 'execute("COMMIT")' in text:
             lines[first + offset] = "writer: COMMIT (WAL append + fsync)"
-        elif "_UPSERT" in text:
-            lines[first + offset] = "writer: INSERT ... RETURNING (one per row)"
+        elif "_insert_batch" in text:
+            lines[first + offset] = "writer: the batch's INSERT (one multi-row statement)"
         elif 'execute("BEGIN IMMEDIATE")' in text:
             lines[first + offset] = "writer: BEGIN IMMEDIATE"
     return lines
@@ -379,6 +380,7 @@ def costs() -> None:
     from pac_tui.clock import SystemClock
     from pac_tui.config import load_config
     from pac_tui.webhooks import journal as J
+    from pac_tui.webhooks.journal_schema import encode
     from pac_tui.webhooks.models import redact_headers
     from pac_tui.webhooks.service import WebhookService
     from pac_tui.webhooks.summary import summarize
@@ -409,7 +411,7 @@ def costs() -> None:
         per_call("  json.loads(body)", lambda: json.loads(body))
         per_call("  summarize(kind, payload)", lambda: summarize("Push Hook", payload))
         per_call("  redact_headers(headers)", lambda: redact_headers(dict(headers)))
-        per_call("journal _encode(delivery)", lambda: J._encode(delivery))
+        per_call("journal_schema.encode(delivery)", lambda: encode(delivery))
         per_call("dataclasses.replace(delivery, id=…)", lambda: replace(delivery, id=1))
         per_call("web.json_response({id, verdict})", lambda: web.json_response({"id": 1}))
 
@@ -417,7 +419,7 @@ def costs() -> None:
         journal._open_writer()
         conn = journal._conn
         assert conn is not None
-        params = J._encode(delivery)
+        params = encode(delivery)
         for sync in ("FULL", "NORMAL"):
             conn.execute(f"PRAGMA synchronous = {sync}")
             for size in (1, 16, 256):

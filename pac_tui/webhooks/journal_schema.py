@@ -61,11 +61,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 VERSION = 1 + len(MIGRATIONS)
 
 # Bodies of at least MIN_BODY_TO_COMPRESS bytes are stored zlib-compressed (level 1) when that
-# saves 10 % or more: a 2.3 KB push payload becomes ~0.8 KB in ~13 µs, so ~3 rows share a 4 KiB
+# saves 10 % or more: a 2.3 KB push payload becomes 824 bytes in ~14 µs, so ~3 rows share a 4 KiB
 # page instead of one row per page (a journal about a third the size, fewer pages to write, fsync
 # and checkpoint per commit).
 ZLIB = "zlib"
 ZLIB_LEVEL = 1
+# A 4 KiB window: the default 32 KiB one costs 59 µs a call here (setting up its state), this
+# one 14 µs, and webhook payloads compress as well (zlib.decompress reads either).
+ZLIB_WINDOW_BITS = 12
 MIN_BODY_TO_COMPRESS = 256
 
 # One statement inserts a whole batch: a single `sqlite3_step`, so the writer thread gives the GIL
@@ -128,7 +131,8 @@ def encode(delivery: Delivery) -> tuple[Any, ...]:
     body = bytes(delivery.body)
     encoding = None
     if len(body) >= MIN_BODY_TO_COMPRESS:
-        packed = zlib.compress(body, ZLIB_LEVEL)
+        packer = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, ZLIB_WINDOW_BITS)
+        packed = packer.compress(body) + packer.flush()
         if len(packed) < len(body) * 0.9:
             body, encoding = packed, ZLIB
     return (

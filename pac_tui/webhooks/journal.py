@@ -1,21 +1,24 @@
 """The durable journal of webhook deliveries: one SQLite file in the data dir, mode 0600.
 
 Writes use group commit. `append` puts the delivery on a queue and waits; one writer coroutine
-takes everything queued (up to `MAX_BATCH`), runs the inserts and a single COMMIT in one dedicated
-writer thread that owns the write connection, then resolves every waiter of the batch. While one
-batch commits, the next one gathers, so the cost of the commit (and of its fsync: WAL mode with
-`synchronous=FULL`) is shared by every delivery that arrived meanwhile. `append` returns only once
-its row is committed; a batch that fails fails all of its waiters, so nothing is acknowledged that
-was not stored.
+takes everything queued (up to `MAX_BATCH`), runs one multi-row INSERT and a single COMMIT in one
+dedicated writer thread that owns the write connection, then resolves every waiter of the batch.
+While one batch commits, the next one gathers, so the cost of the commit (and of its fsync: WAL
+mode with `synchronous=FULL`) is shared by every delivery that arrived meanwhile. `append` returns
+only once its row is committed; a batch that fails fails all of its waiters, so nothing is
+acknowledged that was not stored.
 
 Reads are synchronous and may be called from any thread: each thread gets its own read connection,
 and WAL mode lets readers run beside the writer (and beside other processes, e.g. `pac-tui events
 --follow` next to `pac-tui webhook serve`).
 
-Deliveries with an `Idempotency-Key` already in the journal are stored once: the existing row's
-`redeliveries` is incremented. The journal keeps at most `retention` rows; each batch deletes the
-rows that fell out of the window, in the same transaction (one index seek when there is nothing to
-delete).
+Deliveries with an `Idempotency-Key` already in the journal (or earlier in the same batch) are
+stored once: the row holding the key has its `redeliveries` incremented. The journal keeps at
+most `retention` rows; each batch deletes the rows that fell out of the window, in the same
+transaction (one index seek when there is nothing to delete). Bodies are stored zlib-compressed
+when that pays (schema version 2; version 1 journals are read as they are and migrated when a
+writer opens them). `webhook serve --workers N` writes through the same batch code from its
+writer process (`open_writer` / `write`; see workers.py).
 """
 
 from __future__ import annotations

@@ -189,3 +189,20 @@ def test_port_in_use_is_a_clear_error(served: Served) -> None:
     done = served.run("webhook", "serve", "--port", port)
     assert done.returncode == 1
     assert f"cannot listen for webhooks on 127.0.0.1:{port}" in done.stderr
+
+
+def test_workers_must_be_positive(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG)
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pac_tui", "--config", str(config), "webhook", "serve"),
+            *("--port", "0", "--workers", "0"),
+        ],
+        env={**os.environ, "PAC_TUI_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--workers must be at least 1" in done.stderr

@@ -129,10 +129,13 @@ class Config:
             matches = on_instance or matches
         return matches[0] if matches else None
 
+    def find(self, name: str) -> Repository | None:
+        return next((repo for repo in self.repositories if repo.name == name), None)
+
     def repository(self, name: str) -> Repository:
-        for repo in self.repositories:
-            if repo.name == name:
-                return repo
+        repo = self.find(name)
+        if repo is not None:
+            return repo
         known = ", ".join(r.name for r in self.repositories) or "none configured"
         where = f" in {self.path}" if self.path else ""
         raise UsageError(f"no repository named {name!r}{where} (known: {known})")

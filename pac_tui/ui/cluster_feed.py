@@ -16,10 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
+
 from pac_tui.autorefresh import AutoRefreshPlan
 from pac_tui.config import Repository
 from pac_tui.errors import PacTuiError
 from pac_tui.status import RepoStatus, State
+from pac_tui.ui.widgets.cluster_info import cluster_cell
 
 if TYPE_CHECKING:
     from pac_tui.kube.repositories import PacRepository
@@ -92,6 +95,76 @@ class ClusterFeed:
     def wanted(self) -> bool:
         bound = any(r.kubernetes for r in self.ctx.config.repositories)
         return self.ctx.discover_cluster and (bound or kubeconfig_present())
+
+    def unmanaged(self) -> dict[str, PacRepository]:
+        """Discovered Repository resources no configured repository binds, by namespace/name."""
+        bound = {
+            (r.kubernetes.context, f"{r.kubernetes.namespace}/{r.kubernetes.repository}")
+            for r in self.ctx.config.repositories
+            if r.kubernetes
+        }
+        found = sorted(self.view.repositories.items(), key=lambda item: item[0][1])
+        return {pac.key: pac for key, pac in found if key not in bound}
+
+    def unmanaged_statuses(self, shown: set[str]) -> list[RepoStatus]:
+        """Rows for the unbound Repository resources (those not already shown by name)."""
+        return [unmanaged_status(pac) for key, pac in self.unmanaged().items() if key not in shown]
+
+    def cells(self, statuses: list[RepoStatus]) -> dict[str, Text]:
+        """The table's Cluster cell of each row."""
+        unmanaged = self.unmanaged()
+        cells = {}
+        for status in statuses:
+            repo = self.ctx.config.find(status.name)
+            if repo is not None:
+                pac, error = self.view.for_binding(repo), self.view.error_for(repo)
+            else:
+                pac, error = unmanaged.get(status.name), None
+            cells[status.name] = cluster_cell(status, pac, error)
+        return cells
+
+    def error_for(self, repo: Repository) -> str | None:
+        """Why the panel's cluster part has trouble: the cluster, or the last sync."""
+        return self.view.error_for(repo) or self.sync_errors.get(repo.name)
+
+    def retry_lagging(self, statuses: list[RepoStatus]) -> None:
+        """Sync, quietly and with backoff, bound repositories whose Secret lags the store."""
+        for status in statuses:
+            repo = self.ctx.config.find(status.name)
+            if (
+                repo is not None
+                and repo.kubernetes is not None
+                and status.cluster is not None
+                and not status.cluster.synced
+                and status.state is not State.NEEDS_LOGIN
+                and repo.kubernetes.context not in self.view.errors
+                and self.auto_sync_due(repo.name)
+            ):
+                self.start_sync(repo, quiet=True)
+
+    def start_sync(self, repo: Repository, quiet: bool) -> None:
+        self.sync_plan.started(repo.name)
+        self.screen.run_worker(self._sync(repo, quiet), group="sync", exit_on_error=False)
+
+    async def _sync(self, repo: Repository, quiet: bool) -> None:
+        """Sync one Secret; `quiet` (the automatic retry) backs off instead of notifying."""
+        notify = self.screen.notify
+        try:
+            result = await self.sync(repo)
+        except PacTuiError as exc:
+            self.sync_errors[repo.name] = str(exc)
+            self.sync_plan.failed(repo.name, self.ctx.clock.now())
+            if not quiet:
+                notify(str(exc), title=f"Sync of {repo.name} failed", severity="error")
+        else:
+            self.sync_errors.pop(repo.name, None)
+            self.sync_plan.succeeded(repo.name)
+            if not quiet or result.action != "unchanged":
+                notify(f"{repo.name}: {result.action}, Secret {result.secret}.")
+            for warning in result.warnings:
+                notify(warning, title=repo.name, severity="warning", timeout=10)
+        finally:
+            self.screen.reload()
 
     def clusters(self) -> Any:
         if self._clusters is None:

@@ -19,7 +19,7 @@ from pac_tui.models import TokenRecord
 from pac_tui.oauth.refresh import RefreshAction, refresh
 from pac_tui.oauth.revoke import revoke
 from pac_tui.status import RepoStatus, State, repo_status
-from pac_tui.ui.cluster_feed import ClusterFeed, unmanaged_status
+from pac_tui.ui.cluster_feed import ClusterFeed
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.screens.confirm import ConfirmScreen
 from pac_tui.ui.screens.help import HelpScreen
@@ -27,9 +27,9 @@ from pac_tui.ui.screens.login import LoginScreen
 from pac_tui.ui.webhook_feed import FLUSH_SECONDS, WebhookFeed
 
 if TYPE_CHECKING:
-    from pac_tui.kube.repositories import PacRepository
+    pass
 from pac_tui.ui.widgets.badges import display_state
-from pac_tui.ui.widgets.cluster_info import cluster_cell, render_unmanaged
+from pac_tui.ui.widgets.cluster_info import render_unmanaged
 from pac_tui.ui.widgets.event_log import EventLog
 from pac_tui.ui.widgets.repo_table import RepoTable
 from pac_tui.ui.widgets.token_panel import PanelState, TokenPanel
@@ -90,19 +90,7 @@ class DashboardScreen(Screen[None]):
         """A discovery round ended: redraw, and retry Secrets that lag (the cluster is back)."""
         self._update_table()
         self._show_panel()
-        for status in self.statuses():
-            repo = self._config_repo(status.name)
-            if (
-                repo is not None
-                and status.cluster is not None
-                and not status.cluster.synced
-                and status.state is not State.NEEDS_LOGIN
-                and repo.kubernetes is not None
-                and repo.kubernetes.context not in self.cluster.view.errors
-                and self.cluster.auto_sync_due(repo.name)
-            ):
-                self.cluster.sync_plan.started(repo.name)
-                self.run_worker(self._sync(repo, quiet=True), group="sync", exit_on_error=False)
+        self.cluster.retry_lagging(self.statuses())
 
     def flush_events(self) -> None:
         """The log pane's one timer: move queued deliveries into view, ~10 times a second."""
@@ -123,7 +111,7 @@ class DashboardScreen(Screen[None]):
         self._update_table()
         self._show_panel()
         count = len(self.ctx.config.repositories)
-        unbound = len(self._unmanaged())
+        unbound = len(self.cluster.unmanaged())
         self.sub_title = (
             f"{count} repositor{'y' if count == 1 else 'ies'}"
             + (f" · {unbound} more in the cluster" if unbound else "")
@@ -135,31 +123,12 @@ class DashboardScreen(Screen[None]):
 
     def _update_table(self) -> None:
         statuses = self.visible_statuses()
-        view = self.cluster.view
-        cells = {}
-        for status in statuses:
-            repo = self._config_repo(status.name)
-            if repo is not None:
-                pac, error = view.for_binding(repo), view.error_for(repo)
-            else:
-                pac, error = self._unmanaged().get(status.name), None
-            cells[status.name] = cluster_cell(status, pac, error)
         self.query_one("#repos", RepoTable).show(
-            statuses, self.ctx.clock.now(), self.webhooks.last_per_repo, cells
+            statuses,
+            self.ctx.clock.now(),
+            self.webhooks.last_per_repo,
+            self.cluster.cells(statuses),
         )
-
-    def _unmanaged(self) -> dict[str, PacRepository]:
-        """Discovered Repository resources no configured repository binds, by namespace/name."""
-        bound = {
-            (r.kubernetes.context, f"{r.kubernetes.namespace}/{r.kubernetes.repository}")
-            for r in self.ctx.config.repositories
-            if r.kubernetes
-        }
-        return {
-            pac.key: pac
-            for key, pac in sorted(self.cluster.view.repositories.items(), key=lambda kv: kv[0][1])
-            if key not in bound
-        }
 
     @on(EventLog.Opened)
     def _open_event(self, event: EventLog.Opened) -> None:
@@ -184,10 +153,7 @@ class DashboardScreen(Screen[None]):
             repo_status(repo, self.records.get(repo.name), now)
             for repo in self.ctx.config.repositories
         ]
-        names = {s.name for s in configured}
-        return configured + [
-            unmanaged_status(pac) for key, pac in self._unmanaged().items() if key not in names
-        ]
+        return configured + self.cluster.unmanaged_statuses({s.name for s in configured})
 
     def visible_statuses(self) -> list[RepoStatus]:
         needle = self.filter_text.casefold().strip()
@@ -206,7 +172,7 @@ class DashboardScreen(Screen[None]):
         now = self.ctx.clock.now()
         if repo is None:
             name = self.query_one("#repos", RepoTable).selected_name
-            pac = self._unmanaged().get(name) if name else None
+            pac = self.cluster.unmanaged().get(name) if name else None
             if pac is not None:
                 panel.border_title = "PAC Repository"
                 panel.update(render_unmanaged(pac, now))
@@ -222,20 +188,13 @@ class DashboardScreen(Screen[None]):
             next_retry=self.plan.next_retry(repo.name),
             refreshing=repo.name in self.plan.in_flight,
             pac=self.cluster.view.for_binding(repo),
-            cluster_error=self.cluster.view.error_for(repo)
-            or self.cluster.sync_errors.get(repo.name),
+            cluster_error=self.cluster.error_for(repo),
         )
         panel.show(state, now, self.ctx.local_tz)
 
     def selected_repo(self) -> Repository | None:
         name = self.query_one("#repos", RepoTable).selected_name
-        return None if name is None else self._config_repo(name)
-
-    def _config_repo(self, name: str) -> Repository | None:
-        for repo in self.ctx.config.repositories:
-            if repo.name == name:
-                return repo
-        return None
+        return None if name is None else self.ctx.config.find(name)
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self) -> None:
@@ -251,7 +210,7 @@ class DashboardScreen(Screen[None]):
         repo = self.selected_repo()
         if repo is None:
             name = self.query_one("#repos", RepoTable).selected_name
-            if name in self._unmanaged():
+            if name in self.cluster.unmanaged():
                 self.notify(
                     f"{name} is not managed by pac-tui: bind it in the config first "
                     "(see the panel).",
@@ -325,7 +284,7 @@ class DashboardScreen(Screen[None]):
                 severity="warning",
             )
             return
-        self.run_worker(self._sync(repo, quiet=False), group="sync", exit_on_error=False)
+        self.cluster.start_sync(repo, quiet=False)
 
     def action_toggle_auto(self) -> None:
         self.ctx.auto_refresh = not self.ctx.auto_refresh
@@ -421,26 +380,6 @@ class DashboardScreen(Screen[None]):
                 self.notify(f"{repo.name}: {word}.")
         finally:
             self.plan.in_flight.discard(repo.name)
-            self.reload()
-
-    async def _sync(self, repo: Repository, quiet: bool) -> None:
-        """Sync one Secret; `quiet` (the automatic retry) backs off instead of notifying."""
-        plan = self.cluster.sync_plan
-        try:
-            result = await self.cluster.sync(repo)
-        except PacTuiError as exc:
-            self.cluster.sync_errors[repo.name] = str(exc)
-            plan.failed(repo.name, self.ctx.clock.now())
-            if not quiet:
-                self.notify(str(exc), title=f"Sync of {repo.name} failed", severity="error")
-        else:
-            self.cluster.sync_errors.pop(repo.name, None)
-            plan.succeeded(repo.name)
-            if not quiet or result.action != "unchanged":
-                self.notify(f"{repo.name}: {result.action}, Secret {result.secret}.")
-            for warning in result.warnings:
-                self.notify(warning, title=repo.name, severity="warning", timeout=10)
-        finally:
             self.reload()
 
     async def _revoke(self, repo: Repository) -> None:

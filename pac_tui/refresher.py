@@ -37,10 +37,10 @@ from pac_tui.kube.secrets import (
     stored_secret,
     write_tokens,
 )
+from pac_tui.kube.sync_project_token import ROTATE_WITHIN_DAYS
 from pac_tui.models import issued_after
 from pac_tui.oauth.refresh import exchange_refresh_token
 
-ROTATE_WITHIN_DAYS = 7
 UNCONFIGURED = "(from the Secret)"  # an application the refresher's config does not name
 log = logging.getLogger("pac_tui.refresher")
 

@@ -12,36 +12,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Any
 
 from pac_tui.clock import Clock
-from pac_tui.config import KubernetesBinding, Repository
+from pac_tui.config import Repository
 from pac_tui.errors import ClusterUnavailable, NeedsLogin, PacTuiError, UsageError
-from pac_tui.gitlab import project_tokens
-from pac_tui.gitlab.api import GitLabApi
 from pac_tui.kube.cluster import Cluster, Clusters
 from pac_tui.kube.repositories import PacRepository, read_repository
 from pac_tui.kube.secrets import (
     SecretTokens,
-    StoredSecret,
     WriteResult,
     read_secret,
     write_tokens,
 )
+from pac_tui.kube.sync_local import binding_of, held_tokens, mark, update
+from pac_tui.kube.sync_project_token import sync_project_token
 from pac_tui.models import (
     ClusterSync,
-    ProjectTokenRecord,
     TokenRecord,
     TokenSet,
     iso_utc,
-    issued_after,
 )
-from pac_tui.oauth.grant import live_tokens, login_hint
+from pac_tui.oauth.grant import live_tokens
 from pac_tui.oauth.refresh import RefreshResult, refresh
 from pac_tui.stores.file_store import TokenStore
-
-ROTATE_WITHIN_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -62,15 +57,6 @@ class SyncResult:
         }
 
 
-def binding_of(repo: Repository) -> KubernetesBinding:
-    if repo.kubernetes is None:
-        raise UsageError(
-            f"{repo.name} is not bound to a PAC Repository; add a [repositories.kubernetes] "
-            "table to its entry in the config (see README)"
-        )
-    return repo.kubernetes
-
-
 async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clusters) -> SyncResult:
     """Bring `repo`'s Secret and local record to the newest token generation; mint or rotate a
     project token when it is missing or has less than 7 days left (project-token mode).
@@ -88,9 +74,9 @@ async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clus
         if binding.mode == "oauth":
             result = await _sync_oauth(repo, store, clock, cluster, pac)
         else:
-            result = await _sync_project_token(repo, store, clock, cluster, pac)
+            result = await sync_project_token(repo, store, clock, cluster, pac)
     except ClusterUnavailable as exc:
-        _mark(store, repo, clock, error=str(exc))
+        mark(store, repo, clock, error=str(exc))
         raise ClusterUnavailable(f"{repo.name}: not synced, tokens kept locally: {exc}") from None
     return SyncResult(
         repo.name, result[0], f"{pac.namespace}/{pac.token_secret.name}", result[1], warnings
@@ -127,7 +113,7 @@ async def _sync_oauth(
 ) -> tuple[str, datetime | None]:
     ref = pac.token_secret
     stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
-    held = _held(stored, "oauth")
+    held = held_tokens(stored, "oauth")
     if held is not None and held.client_id != repo.gitlab.client_id:
         held = None  # issued to another application: never adopt it
     try:
@@ -158,7 +144,7 @@ async def _sync_oauth(
         assert newer is not None
         _adopt_oauth(store, repo, clock, newer)
         return "adopted", newer.expires_at
-    _mark(store, repo, clock, synced=local.issued_at)
+    mark(store, repo, clock, synced=local.issued_at)
     return written.result.value, local.expires_at
 
 
@@ -182,189 +168,7 @@ def _adopt_oauth(store: TokenStore, repo: Repository, clock: Clock, held: Secret
             cluster=ClusterSync(clock.now(), held.issued_at),
         )
 
-    _update(store, repo, change)
-
-
-async def _sync_project_token(
-    repo: Repository, store: TokenStore, clock: Clock, cluster: Cluster, pac: PacRepository
-) -> tuple[str, datetime | None]:
-    ref = pac.token_secret
-    stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
-    held = _held(stored, "project-token")
-    record = store.get(repo.name)
-    local = record.project_token if record else None
-    newest = _newest(held, local, repo)
-    today = clock.now().astimezone(UTC).date()
-    action = "unchanged"
-    previous = newest.issued_at if newest else None
-    if newest is None or newest.expires_at is None or not await _alive(repo, store, clock, newest):
-        newest, action = await _mint(repo, store, clock, today, previous), "minted"
-    elif (newest.expires_at.date() - today).days < ROTATE_WITHIN_DAYS:
-        newest, action = await _rotate(repo, store, clock, newest, today), "rotated"
-    elif local is None or newest.issued_at > local.issued_at:
-        if record is not None:
-            _keep_project_token(store, repo, newest)
-        action = "adopted" if held is newest else action
-    if held is not None and held.same_generation(newest) and held.issued_at >= newest.issued_at:
-        _mark(store, repo, clock, synced=newest.issued_at)
-        return action, newest.expires_at
-    written = await asyncio.to_thread(
-        write_tokens, cluster, pac.namespace, ref.name, ref.key, newest
-    )
-    if written.result is WriteResult.NEWER_IN_CLUSTER:
-        # Someone else minted or rotated meanwhile. Theirs is newer: keep it, drop a token we
-        # minted for nothing (a rotated one cannot race: GitLab rotates a token only once).
-        theirs = written.secret.tokens
-        assert theirs is not None
-        if action == "minted" and newest.token_id is not None:
-            await _revoke_quietly(repo, store, clock, newest.token_id)
-        _keep_project_token(store, repo, theirs)
-        _mark(store, repo, clock, synced=theirs.issued_at)
-        return "adopted", theirs.expires_at
-    _mark(store, repo, clock, synced=newest.issued_at)
-    return action if action != "unchanged" else written.result.value, newest.expires_at
-
-
-def _newest(
-    held: SecretTokens | None, local: ProjectTokenRecord | None, repo: Repository
-) -> SecretTokens | None:
-    mine = None
-    if local is not None:
-        mine = SecretTokens(
-            mode="project-token",
-            token=local.token,
-            issued_at=local.issued_at,
-            expires_at=local.expires_at,
-            gitlab_url=repo.gitlab.url,
-            project=repo.project,
-            token_id=local.token_id,
-        )
-    if held is None:
-        return mine
-    if mine is None or held.issued_at >= mine.issued_at:
-        return held
-    return mine
-
-
-async def _alive(repo: Repository, store: TokenStore, clock: Clock, tokens: SecretTokens) -> bool:
-    """False when GitLab says the project token was revoked or is gone (someone revoked it in
-    GitLab's settings): rotating it would fail, so a new one is minted. Without a local OAuth
-    session this cannot be asked, and the token is taken as it is."""
-    record = store.get(repo.name)
-    if tokens.token_id is None or record is None or record.tokens is None:
-        return True
-    async with GitLabApi.for_repository(repo, store, clock) as api:
-        found = await project_tokens.get(api, repo.project, tokens.token_id)
-    return found is not None and found.active and not found.revoked
-
-
-async def _mint(
-    repo: Repository,
-    store: TokenStore,
-    clock: Clock,
-    today: date,
-    previous: datetime | None = None,
-) -> SecretTokens:
-    binding = binding_of(repo)
-    _require_session(repo, store, "mint a project access token")
-    async with GitLabApi.for_repository(repo, store, clock) as api:
-        minted = await project_tokens.mint(
-            api,
-            repo.project,
-            expires_at=project_tokens.default_expiry(today, binding.token_days),
-        )
-    return _persist_new(store, repo, clock, minted, previous)
-
-
-async def _rotate(
-    repo: Repository, store: TokenStore, clock: Clock, current: SecretTokens, today: date
-) -> SecretTokens:
-    binding = binding_of(repo)
-    if current.token_id is None:
-        return await _mint(repo, store, clock, today, current.issued_at)
-    _require_session(repo, store, "rotate the project access token")
-    async with GitLabApi.for_repository(repo, store, clock) as api:
-        rotated = await project_tokens.rotate(
-            api,
-            repo.project,
-            current.token_id,
-            expires_at=project_tokens.default_expiry(today, binding.token_days),
-        )
-    return _persist_new(store, repo, clock, rotated, current.issued_at)
-
-
-def _persist_new(
-    store: TokenStore,
-    repo: Repository,
-    clock: Clock,
-    token: project_tokens.ProjectToken,
-    previous: datetime | None,
-) -> SecretTokens:
-    """Put a token GitLab just issued on local disk first (the old one is already revoked)."""
-    if not token.token or token.expires_at is None:
-        raise PacTuiError(f"{repo.gitlab.url} answered without the new token's value or expiry")
-    tokens = SecretTokens(
-        mode="project-token",
-        token=token.token,
-        issued_at=issued_after(previous, clock.now()),
-        expires_at=datetime.combine(token.expires_at, time(0), tzinfo=UTC),
-        gitlab_url=repo.gitlab.url,
-        project=repo.project,
-        token_id=token.id,
-    )
-    _keep_project_token(store, repo, tokens)
-    return tokens
-
-
-def _keep_project_token(store: TokenStore, repo: Repository, tokens: SecretTokens) -> None:
-    assert tokens.expires_at is not None and tokens.token_id is not None
-    kept = ProjectTokenRecord(tokens.token_id, tokens.token, tokens.expires_at, tokens.issued_at)
-    _update(store, repo, lambda record: record.with_(project_token=kept))
-
-
-async def _revoke_quietly(repo: Repository, store: TokenStore, clock: Clock, token_id: int) -> None:
-    try:
-        async with GitLabApi.for_repository(repo, store, clock) as api:
-            await project_tokens.revoke(api, repo.project, token_id)
-    except PacTuiError:
-        pass  # it expires on its own; nothing uses it
-
-
-def _require_session(repo: Repository, store: TokenStore, action: str) -> None:
-    record = store.get(repo.name)
-    if record is None or record.tokens is None:
-        raise NeedsLogin(f"{repo.name}: an OAuth login is needed to {action}; {login_hint(repo)}")
-
-
-def _held(stored: StoredSecret | None, mode: str) -> SecretTokens | None:
-    if stored is None or stored.tokens is None or stored.tokens.mode != mode:
-        return None
-    return stored.tokens
-
-
-def _mark(
-    store: TokenStore,
-    repo: Repository,
-    clock: Clock,
-    *,
-    synced: datetime | None = None,
-    error: str | None = None,
-) -> None:
-    def change(record: TokenRecord) -> TokenRecord:
-        previous = record.cluster.synced if record.cluster else None
-        return record.with_(cluster=ClusterSync(clock.now(), synced or previous, error))
-
-    _update(store, repo, change, missing_ok=True)
-
-
-def _update(store: TokenStore, repo: Repository, change: Any, *, missing_ok: bool = False) -> None:
-    with store.transaction() as txn:
-        record = txn.get(repo.name)
-        if record is None:
-            if missing_ok:
-                return
-            record = TokenRecord(gitlab_url=repo.gitlab.url, client_id=repo.gitlab.client_id)
-        txn.put(repo.name, change(record))
+    update(store, repo, change)
 
 
 @dataclass(frozen=True)

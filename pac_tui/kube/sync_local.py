@@ -1,0 +1,59 @@
+"""The local side of a sync: the store record's cluster mark and the Secret's held generation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pac_tui.clock import Clock
+from pac_tui.config import KubernetesBinding, Repository
+from pac_tui.errors import UsageError
+from pac_tui.kube.secrets import SecretTokens, StoredSecret
+from pac_tui.models import ClusterSync, TokenRecord
+from pac_tui.stores.file_store import TokenStore
+
+
+def binding_of(repo: Repository) -> KubernetesBinding:
+    if repo.kubernetes is None:
+        raise UsageError(
+            f"{repo.name} is not bound to a PAC Repository; add a [repositories.kubernetes] "
+            "table to its entry in the config (see README)"
+        )
+    return repo.kubernetes
+
+
+def held_tokens(stored: StoredSecret | None, mode: str) -> SecretTokens | None:
+    if stored is None or stored.tokens is None or stored.tokens.mode != mode:
+        return None
+    return stored.tokens
+
+
+def mark(
+    store: TokenStore,
+    repo: Repository,
+    clock: Clock,
+    *,
+    synced: datetime | None = None,
+    error: str | None = None,
+) -> None:
+    def change(record: TokenRecord) -> TokenRecord:
+        previous = record.cluster.synced if record.cluster else None
+        return record.with_(cluster=ClusterSync(clock.now(), synced or previous, error))
+
+    update(store, repo, change, missing_ok=True)
+
+
+def update(
+    store: TokenStore,
+    repo: Repository,
+    change: Callable[[TokenRecord], TokenRecord],
+    *,
+    missing_ok: bool = False,
+) -> None:
+    with store.transaction() as txn:
+        record = txn.get(repo.name)
+        if record is None:
+            if missing_ok:
+                return
+            record = TokenRecord(gitlab_url=repo.gitlab.url, client_id=repo.gitlab.client_id)
+        txn.put(repo.name, change(record))

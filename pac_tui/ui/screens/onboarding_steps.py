@@ -1,7 +1,8 @@
 """What the onboarding walkthrough shows on each step: the widgets and the texts.
 
-The screen (`onboarding.py`) owns navigation, validation and the workers; this module only says
-what each step looks like, from the `Draft` the user has filled in so far.
+The screen (`onboarding.py`) owns navigation, `onboarding_entries.py` validation and the workers
+of the steps before PAC; this module only says what each step looks like, from the `Draft` the
+user has filled in so far.
 """
 
 from __future__ import annotations

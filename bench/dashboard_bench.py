@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pac_tui.clock import ManualClock
+from pac_tui.core.clock import ManualClock
 from tests.ui.conftest import make_app, make_context, token_record
 
 REPOS = 1000

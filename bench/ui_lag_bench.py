@@ -47,8 +47,8 @@ from bench.webhook_common import (
     prepare,
     wait_for_quiet,
 )
-from pac_tui.clock import SystemClock
-from pac_tui.config import load_config
+from pac_tui.core.clock import SystemClock
+from pac_tui.core.config import load_config
 from pac_tui.stores.file_store import TokenStore
 from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.context import AppContext

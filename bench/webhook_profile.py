@@ -209,7 +209,8 @@ def _use_orjson() -> None:
 
     import orjson
 
-    from pac_tui.webhooks import journal, receiver
+    from pac_tui.webhooks import receiver
+    from pac_tui.webhooks.journal import group_commit as journal
 
     shim = types.SimpleNamespace(
         loads=orjson.loads,
@@ -225,9 +226,9 @@ async def _serve_stage(stage: str, data: Path, config_path: Path) -> None:
 
     from aiohttp import web
 
-    from pac_tui.clock import SystemClock
-    from pac_tui.config import load_config
-    from pac_tui.webhooks import journal as journal_module
+    from pac_tui.core.clock import SystemClock
+    from pac_tui.core.config import load_config
+    from pac_tui.webhooks.journal import group_commit as journal_module
     from pac_tui.webhooks.service import WebhookService
 
     config = load_config(config_path, env={})
@@ -377,10 +378,10 @@ def costs() -> None:
 
     from aiohttp import web
 
-    from pac_tui.clock import SystemClock
-    from pac_tui.config import load_config
-    from pac_tui.webhooks import journal as J
-    from pac_tui.webhooks.journal_schema import encode
+    from pac_tui.core.clock import SystemClock
+    from pac_tui.core.config import load_config
+    from pac_tui.webhooks.journal import group_commit as J
+    from pac_tui.webhooks.journal.schema import encode
     from pac_tui.webhooks.models import redact_headers
     from pac_tui.webhooks.service import WebhookService
     from pac_tui.webhooks.summary import summarize

@@ -1,11 +1,10 @@
 """An async client for one GitLab instance's REST API (`/api/v4`), authenticated per call.
 
-Two ways to authenticate, as two token sources:
+Two ways to authenticate, as two token sources (`TokenSource`):
 
-- `StoreTokenSource`: the repository's OAuth access token from the token store, sent as
-  ``Authorization: Bearer``. A 401 ``invalid_token`` (expired or revoked) makes the client refresh
-  the grant once (persist-first, see `pac_tui.oauth.refresh`) and retry once; a second 401 means the
-  user has to log in again.
+- an OAuth grant (`pac_tui.oauth.token_source.StoreTokenSource`), sent as
+  ``Authorization: Bearer``. A 401 ``invalid_token`` (expired or revoked) makes the client ask the
+  source for a refreshed token once and retry once; a second 401 means the user has to log in again.
 - `PrivateToken`: a fixed project access token sent as ``PRIVATE-TOKEN``, exactly as PAC sends
   it, to check that a minted token works. It is never refreshed.
 
@@ -25,20 +24,13 @@ from urllib.parse import quote
 
 import httpx
 
-from pac_tui.clock import Clock
-from pac_tui.config import GitLabApp, Repository
-from pac_tui.errors import NeedsLogin, PacTuiError, ProviderUnavailable
-from pac_tui.oauth.client import HTTP_TIMEOUT, USER_AGENT, explain
-from pac_tui.oauth.grant import live_tokens, login_hint
-from pac_tui.oauth.refresh import refresh
-from pac_tui.stores.file_store import TokenStore
+from pac_tui.core.config import GitLabApp
+from pac_tui.core.errors import NeedsLogin, PacTuiError, ProviderUnavailable
+from pac_tui.gitlab.http import HTTP_TIMEOUT, explain_http, http_client
 
 ProjectRef = str | int
 Scheme = Literal["bearer", "private-token"]
 
-# Refresh before a call when the stored token has (by our clock) less than this left, instead of
-# spending a request on a certain 401.
-REFRESH_MARGIN = 60.0
 DEFAULT_PER_PAGE = 100
 _OAUTH_ERROR = re.compile(r"[a-z]+(_[a-z]+)+")
 
@@ -75,35 +67,6 @@ class TokenSource(Protocol):
         Raises `NeedsLogin` when there is none to be had.
         """
         ...
-
-
-class StoreTokenSource:
-    """The OAuth access token of one repository, as kept in the token store."""
-
-    scheme: Scheme = "bearer"
-
-    def __init__(self, repo: Repository, store: TokenStore, clock: Clock) -> None:
-        self.repo = repo
-        self.store = store
-        self.clock = clock
-
-    async def token(self) -> str:
-        tokens = live_tokens(self.repo, self.store.get(self.repo.name))
-        remaining = tokens.expires_in(self.clock.now())
-        if remaining is not None and remaining <= REFRESH_MARGIN:
-            result = await refresh(
-                self.repo, self.store, self.clock, if_expiring_within=REFRESH_MARGIN
-            )
-            tokens = live_tokens(self.repo, result.record)
-        return tokens.access_token
-
-    async def refreshed(self, stale: str) -> str:
-        current = live_tokens(self.repo, self.store.get(self.repo.name))
-        if current.access_token != stale:
-            return current.access_token  # another call or process refreshed meanwhile
-        # `refresh` itself adopts what another process stored while it waited for the lock.
-        result = await refresh(self.repo, self.store, self.clock)
-        return live_tokens(self.repo, result.record).access_token
 
 
 @dataclass(frozen=True)
@@ -149,29 +112,11 @@ class GitLabApi:
         self.source = source
         self.base_url = (base_url or app.api_url).rstrip("/")
         self.login_hint = login_hint or "log in again"
-        self._http = httpx.AsyncClient(
+        self._http = http_client(
             base_url=self.base_url,
             transport=transport,
             timeout=timeout,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            trust_env=True,
-        )
-
-    @classmethod
-    def for_repository(
-        cls,
-        repo: Repository,
-        store: TokenStore,
-        clock: Clock,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> GitLabApi:
-        """A client that acts with `repo`'s OAuth grant."""
-        return cls(
-            repo.gitlab,
-            StoreTokenSource(repo, store, clock),
-            transport=transport,
-            login_hint=login_hint(repo),
+            Accept="application/json",
         )
 
     @classmethod
@@ -324,7 +269,7 @@ class GitLabApi:
             if response.status_code >= 500:
                 response.raise_for_status()
         except httpx.HTTPError as exc:
-            raise explain(exc, self.app, action) from None
+            raise explain_http(exc, self.app, action) from None
         return response
 
     def _error(

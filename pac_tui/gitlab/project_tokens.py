@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from pac_tui.core.models import mask
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError, ProjectRef, project_id
 from pac_tui.gitlab.projects import MAINTAINER, get_project, role_name
-from pac_tui.models import mask
 
 DEFAULT_NAME = "pac-tui"
 DEFAULT_SCOPES = ("api",)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from pac_tui.config import GitLabApp
+from pac_tui.core.config import GitLabApp
+from pac_tui.gitlab.http import http_client
 
 
 async def current_username(app: GitLabApp, access_token: str) -> str | None:
@@ -12,10 +13,11 @@ async def current_username(app: GitLabApp, access_token: str) -> str | None:
 
     Best effort: the login has already succeeded; this only makes the message friendlier.
     """
-    headers = {"Authorization": f"Bearer {access_token}", "User-Agent": "pac-tui"}
     try:
-        async with httpx.AsyncClient(timeout=10.0, trust_env=True) as http:
-            response = await http.get(f"{app.api_url}/user", headers=headers)
+        async with http_client(timeout=httpx.Timeout(10.0)) as http:
+            response = await http.get(
+                f"{app.api_url}/user", headers={"Authorization": f"Bearer {access_token}"}
+            )
         if response.status_code != 200:
             return None
         username = response.json().get("username")

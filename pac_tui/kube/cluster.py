@@ -19,7 +19,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from pac_tui.errors import ClusterRefused, ClusterUnavailable, PacTuiError, UsageError
+from pac_tui.core.errors import ClusterRefused, ClusterUnavailable, PacTuiError, UsageError
 
 T = TypeVar("T")
 

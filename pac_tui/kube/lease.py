@@ -20,7 +20,7 @@ from kubernetes.leaderelection.leaderelection import LeaderElection
 from kubernetes.leaderelection.leaderelectionrecord import LeaderElectionRecord
 from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
 
-from pac_tui.errors import UsageError
+from pac_tui.core.errors import UsageError
 from pac_tui.kube.cluster import Cluster
 
 DEFAULT_LEASE = "pac-tui-refresher"

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from pac_tui.errors import ClusterRefused
+from pac_tui.core.errors import ClusterRefused
+from pac_tui.core.models import parse_time
 from pac_tui.kube.cluster import Cluster, NotFound
-from pac_tui.models import parse_time
 
 PAC_GROUP = "pipelinesascode.tekton.dev"
 PAC_VERSION = "v1alpha1"

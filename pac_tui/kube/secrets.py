@@ -25,9 +25,9 @@ from typing import Any
 
 from kubernetes import client
 
-from pac_tui.errors import PacTuiError
+from pac_tui.core.errors import PacTuiError
+from pac_tui.core.models import iso_utc, mask, parse_time
 from pac_tui.kube.cluster import Cluster, Conflict, NotFound
-from pac_tui.models import iso_utc, mask, parse_time
 
 MANAGED_BY = ("app.kubernetes.io/managed-by", "pac-tui")
 PREFIX = "pac-tui.dev/"

@@ -15,9 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pac_tui.clock import Clock
-from pac_tui.config import Repository
-from pac_tui.errors import ClusterUnavailable, NeedsLogin, PacTuiError, UsageError
+from pac_tui.core.clock import Clock
+from pac_tui.core.config import Repository
+from pac_tui.core.errors import ClusterUnavailable, NeedsLogin, PacTuiError, UsageError
+from pac_tui.core.models import (
+    ClusterSync,
+    TokenRecord,
+    TokenSet,
+    iso_utc,
+)
 from pac_tui.kube.cluster import Cluster, Clusters
 from pac_tui.kube.repositories import PacRepository, read_repository
 from pac_tui.kube.secrets import (
@@ -28,12 +34,6 @@ from pac_tui.kube.secrets import (
 )
 from pac_tui.kube.sync_local import binding_of, held_tokens, mark, update
 from pac_tui.kube.sync_project_token import sync_project_token
-from pac_tui.models import (
-    ClusterSync,
-    TokenRecord,
-    TokenSet,
-    iso_utc,
-)
 from pac_tui.oauth.grant import live_tokens
 from pac_tui.oauth.refresh import RefreshResult, refresh
 from pac_tui.stores.file_store import TokenStore

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from pac_tui.clock import Clock
-from pac_tui.config import KubernetesBinding, Repository
-from pac_tui.errors import UsageError
+from pac_tui.core.clock import Clock
+from pac_tui.core.config import KubernetesBinding, Repository
+from pac_tui.core.errors import UsageError
+from pac_tui.core.models import ClusterSync, TokenRecord
 from pac_tui.kube.secrets import SecretTokens, StoredSecret
-from pac_tui.models import ClusterSync, TokenRecord
 from pac_tui.stores.file_store import TokenStore
 
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, time
 
-from pac_tui.clock import Clock
-from pac_tui.config import Repository
-from pac_tui.errors import NeedsLogin, PacTuiError
+from pac_tui.core.clock import Clock
+from pac_tui.core.config import Repository
+from pac_tui.core.errors import NeedsLogin, PacTuiError
+from pac_tui.core.models import ProjectTokenRecord, issued_after
 from pac_tui.gitlab import project_tokens
-from pac_tui.gitlab.api import GitLabApi
 from pac_tui.kube.cluster import Cluster
 from pac_tui.kube.repositories import PacRepository
 from pac_tui.kube.secrets import SecretTokens, WriteResult, read_secret, write_tokens
 from pac_tui.kube.sync_local import binding_of, held_tokens, mark, update
-from pac_tui.models import ProjectTokenRecord, issued_after
 from pac_tui.oauth.grant import login_hint
+from pac_tui.oauth.token_source import repository_api
 from pac_tui.stores.file_store import TokenStore
 
 ROTATE_WITHIN_DAYS = 7
@@ -90,7 +90,7 @@ async def _alive(repo: Repository, store: TokenStore, clock: Clock, tokens: Secr
     record = store.get(repo.name)
     if tokens.token_id is None or record is None or record.tokens is None:
         return True
-    async with GitLabApi.for_repository(repo, store, clock) as api:
+    async with repository_api(repo, store, clock) as api:
         found = await project_tokens.get(api, repo.project, tokens.token_id)
     return found is not None and found.active and not found.revoked
 
@@ -104,7 +104,7 @@ async def _mint(
 ) -> SecretTokens:
     binding = binding_of(repo)
     _require_session(repo, store, "mint a project access token")
-    async with GitLabApi.for_repository(repo, store, clock) as api:
+    async with repository_api(repo, store, clock) as api:
         minted = await project_tokens.mint(
             api,
             repo.project,
@@ -120,7 +120,7 @@ async def _rotate(
     if current.token_id is None:
         return await _mint(repo, store, clock, today, current.issued_at)
     _require_session(repo, store, "rotate the project access token")
-    async with GitLabApi.for_repository(repo, store, clock) as api:
+    async with repository_api(repo, store, clock) as api:
         rotated = await project_tokens.rotate(
             api,
             repo.project,
@@ -161,7 +161,7 @@ def _keep_project_token(store: TokenStore, repo: Repository, tokens: SecretToken
 
 async def _revoke_quietly(repo: Repository, store: TokenStore, clock: Clock, token_id: int) -> None:
     try:
-        async with GitLabApi.for_repository(repo, store, clock) as api:
+        async with repository_api(repo, store, clock) as api:
             await project_tokens.revoke(api, repo.project, token_id)
     except PacTuiError:
         pass  # it expires on its own; nothing uses it

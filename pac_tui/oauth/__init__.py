@@ -1,0 +1,1 @@
+"""OAuth grants: login (browser and device), refresh, revoke, the refresh schedule."""

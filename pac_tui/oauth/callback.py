@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
-from pac_tui.errors import LoginFailed
+from pac_tui.core.errors import LoginFailed
 
 _HEADERS = {
     "Cache-Control": "no-store",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import warnings
 
 import authlib.deprecate
-import httpx
 
 warnings.filterwarnings(
     "ignore",
@@ -20,13 +19,11 @@ warnings.filterwarnings(
 
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError  # noqa: E402
 
-from pac_tui.config import GitLabApp  # noqa: E402
-from pac_tui.errors import NeedsLogin, PacTuiError, ProviderRejected, ProviderUnavailable  # noqa: E402
+from pac_tui.core.config import GitLabApp  # noqa: E402
+from pac_tui.core.errors import NeedsLogin, PacTuiError, ProviderRejected  # noqa: E402
+from pac_tui.gitlab.http import client_options, explain_http  # noqa: E402
 
 __all__ = ["AsyncOAuth2Client", "OAuthError", "explain", "oauth_client"]
-
-HTTP_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
-USER_AGENT = "pac-tui"
 
 
 def oauth_client(app: GitLabApp, redirect_uri: str | None = None) -> AsyncOAuth2Client:
@@ -40,9 +37,7 @@ def oauth_client(app: GitLabApp, redirect_uri: str | None = None) -> AsyncOAuth2
         scope=" ".join(app.scopes),
         redirect_uri=redirect_uri,
         code_challenge_method="S256",
-        timeout=HTTP_TIMEOUT,
-        headers={"User-Agent": USER_AGENT},
-        trust_env=True,
+        **client_options(),
     )
 
 
@@ -61,22 +56,4 @@ def explain(exc: BaseException, app: GitLabApp, action: str) -> PacTuiError:
                 "registered in GitLab"
             )
         return ProviderRejected(f"{where} refused to {action} ({code}{detail})")
-    if isinstance(exc, httpx.HTTPStatusError):
-        status = exc.response.status_code
-        if status >= 500:
-            return ProviderUnavailable(
-                f"{where} answered HTTP {status} while trying to {action}; try again later"
-            )
-        hint = " (is this the URL of a GitLab instance?)" if status == 404 else ""
-        return ProviderRejected(f"{where} answered HTTP {status} while trying to {action}{hint}")
-    if isinstance(exc, httpx.TimeoutException):
-        return ProviderUnavailable(f"{where} did not answer in time while trying to {action}")
-    if isinstance(exc, httpx.TransportError):
-        reason = str(exc) or type(exc).__name__
-        return ProviderUnavailable(f"cannot reach {where} to {action}: {reason}")
-    if isinstance(exc, ValueError):
-        return ProviderRejected(
-            f"{where} gave an answer that is not an OAuth token response while trying to "
-            f"{action}; is this the URL of a GitLab instance?"
-        )
-    raise exc
+    return explain_http(exc, app, action)

@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 from authlib.common.security import generate_token
 
-from pac_tui.config import GitLabApp
-from pac_tui.errors import ProviderRejected, ProviderUnavailable
-from pac_tui.oauth.client import HTTP_TIMEOUT, USER_AGENT, explain
+from pac_tui.core.config import GitLabApp
+from pac_tui.core.errors import ProviderRejected, ProviderUnavailable
+from pac_tui.gitlab.http import http_client
+from pac_tui.oauth.client import explain
 
 ACTION = "check the OAuth application"
 _CLIENT_ERRORS = ("invalid_client", "unauthorized_client")
@@ -35,9 +36,7 @@ async def check_client(app: GitLabApp) -> None:
     if app.client_secret is not None:
         form["client_secret"] = app.client_secret
     try:
-        async with httpx.AsyncClient(
-            timeout=HTTP_TIMEOUT, trust_env=True, headers={"User-Agent": USER_AGENT}
-        ) as http:
+        async with http_client() as http:
             response = await http.post(
                 app.token_url, data=form, headers={"Accept": "application/json"}
             )

@@ -16,11 +16,12 @@ from typing import Any
 
 import httpx
 
-from pac_tui.clock import Clock
-from pac_tui.config import GitLabApp, Repository
-from pac_tui.errors import LoginFailed, ProviderRejected, ProviderUnavailable
-from pac_tui.models import TokenRecord, TokenSet
-from pac_tui.oauth.client import HTTP_TIMEOUT, USER_AGENT, explain
+from pac_tui.core.clock import Clock
+from pac_tui.core.config import GitLabApp, Repository
+from pac_tui.core.errors import LoginFailed, ProviderRejected, ProviderUnavailable
+from pac_tui.core.models import TokenRecord, TokenSet
+from pac_tui.gitlab.http import http_client
+from pac_tui.oauth.client import explain
 from pac_tui.oauth.login import store_grant
 from pac_tui.stores.file_store import TokenStore
 
@@ -67,12 +68,6 @@ def _client_auth(app: GitLabApp) -> dict[str, str]:
     return data
 
 
-def _http() -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=HTTP_TIMEOUT, trust_env=True, headers={"User-Agent": USER_AGENT}
-    )
-
-
 def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
@@ -85,7 +80,7 @@ async def start_device_authorization(app: GitLabApp, clock: Clock) -> DeviceAuth
     """Ask the instance for a device code; `LoginFailed` when it has no device grant."""
     data = {**_client_auth(app), "scope": " ".join(app.scopes)}
     try:
-        async with _http() as http:
+        async with http_client() as http:
             response = await http.post(device_authorize_url(app), data=data)
     except httpx.HTTPError as exc:
         raise explain(exc, app, "start the device login") from None
@@ -144,7 +139,7 @@ async def poll_device_token(
     """Poll the token endpoint until the user answered; the new tokens, or `LoginFailed`."""
     interval = auth.interval
     data = {**_client_auth(app), "grant_type": DEVICE_GRANT, "device_code": auth.device_code}
-    async with _http() as http:
+    async with http_client() as http:
         while True:
             await sleep(interval)
             if clock.now() >= auth.expires_at:

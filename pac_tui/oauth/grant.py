@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pac_tui.config import Repository
-from pac_tui.errors import NeedsLogin
-from pac_tui.models import TokenRecord, TokenSet
+from pac_tui.core.config import Repository
+from pac_tui.core.errors import NeedsLogin
+from pac_tui.core.models import TokenRecord, TokenSet
 
 
 def login_hint(repo: Repository) -> str:

@@ -9,13 +9,14 @@ from collections.abc import Callable
 import httpx
 from authlib.common.security import generate_token
 
-from pac_tui.clock import Clock
-from pac_tui.config import GitLabApp, Repository
-from pac_tui.errors import LoginFailed, PacTuiError, ProviderUnavailable
+from pac_tui.core.clock import Clock
+from pac_tui.core.config import GitLabApp, Repository
+from pac_tui.core.errors import LoginFailed, PacTuiError, ProviderUnavailable
+from pac_tui.core.models import TokenRecord, TokenSet
+from pac_tui.gitlab.http import http_client
 from pac_tui.gitlab.users import current_username
-from pac_tui.models import TokenRecord, TokenSet
 from pac_tui.oauth.callback import CallbackServer
-from pac_tui.oauth.client import HTTP_TIMEOUT, OAuthError, explain, oauth_client
+from pac_tui.oauth.client import OAuthError, explain, oauth_client
 from pac_tui.stores.file_store import TokenStore
 
 DEFAULT_TIMEOUT = 180.0
@@ -118,7 +119,7 @@ def _exchange_error(exc: Exception, repo: Repository) -> PacTuiError:
 async def check_reachable(app: GitLabApp) -> None:
     """Fail fast, before a browser opens, when the instance cannot be reached at all."""
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, trust_env=True) as http:
+        async with http_client() as http:
             response = await http.get(app.authorize_url)
     except httpx.HTTPError as exc:
         raise explain(exc, app, "start the login") from None

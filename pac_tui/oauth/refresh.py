@@ -11,10 +11,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from pac_tui.clock import Clock
-from pac_tui.config import GitLabApp, Repository
-from pac_tui.errors import NeedsLogin, PacTuiError, StoreError
-from pac_tui.models import RefreshOutcome, TokenRecord, TokenSet, issued_after
+from pac_tui.core.clock import Clock
+from pac_tui.core.config import GitLabApp, Repository
+from pac_tui.core.errors import NeedsLogin, PacTuiError, StoreError
+from pac_tui.core.models import RefreshOutcome, TokenRecord, TokenSet, issued_after
 from pac_tui.oauth.client import explain, oauth_client
 from pac_tui.oauth.grant import live_tokens, login_hint
 from pac_tui.stores.file_store import TokenStore

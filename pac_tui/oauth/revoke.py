@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from pac_tui.clock import Clock
-from pac_tui.config import Repository
-from pac_tui.errors import NeedsLogin, ProviderRejected, ProviderUnavailable
-from pac_tui.models import TokenRecord
+from pac_tui.core.clock import Clock
+from pac_tui.core.config import Repository
+from pac_tui.core.errors import NeedsLogin, ProviderRejected, ProviderUnavailable
+from pac_tui.core.models import TokenRecord
 from pac_tui.oauth.client import explain, oauth_client
 from pac_tui.oauth.grant import live_tokens
 from pac_tui.stores.file_store import TokenStore

@@ -8,9 +8,9 @@ from typing import Any
 
 from kubernetes import client
 
-from pac_tui.clock import Clock
-from pac_tui.config import KubernetesBinding, Repository
-from pac_tui.errors import PacTuiError
+from pac_tui.core.clock import Clock
+from pac_tui.core.config import KubernetesBinding, Repository
+from pac_tui.core.errors import PacTuiError
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
 from pac_tui.gitlab.hooks import create_hook, find_hook, list_hooks, update_hook
 from pac_tui.kube.cluster import Cluster, Clusters, Conflict
@@ -26,7 +26,7 @@ from pac_tui.kube.sync import sync
 from pac_tui.onboard.plan import events_detail
 from pac_tui.onboard.read import ClusterView, GitLabView
 from pac_tui.onboard.result import CREATED, UNCHANGED, UPDATED, Item
-from pac_tui.readiness import hook_problems
+from pac_tui.onboard.vocabulary import hook_problems
 from pac_tui.stores.file_store import TokenStore
 
 MAX_ATTEMPTS = 5

@@ -10,15 +10,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pac_tui.config import (
+from pac_tui.core.config import (
     TOKEN_MODES,
     KubernetesBinding,
     Repository,
     parse_config,
     parse_kubernetes_binding,
 )
-from pac_tui.config_writer import set_binding
-from pac_tui.errors import ConfigError, UsageError
+from pac_tui.core.config.write import set_binding
+from pac_tui.core.errors import ConfigError, UsageError
 
 
 def binding_for(

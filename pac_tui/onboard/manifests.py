@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from pac_tui.config import KubernetesBinding
+from pac_tui.core.config import KubernetesBinding
 from pac_tui.kube.repositories import SecretRef
 from pac_tui.kube.secrets import MANAGED_BY, REFRESH_KEY
 from pac_tui.onboard.result import REDACTED

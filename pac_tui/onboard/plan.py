@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pac_tui.config import KubernetesBinding, Repository
+from pac_tui.core.config import KubernetesBinding, Repository
 from pac_tui.gitlab.hooks import PAC_EVENTS, find_hook
 from pac_tui.gitlab.projects import MAINTAINER, Project, role_name
 from pac_tui.kube.repositories import SecretRef
 from pac_tui.onboard.read import ClusterView, GitLabView
 from pac_tui.onboard.result import NOT_CHECKED, UNCHANGED, WOULD_CREATE, WOULD_UPDATE, Item
-from pac_tui.readiness import EVENT_NAMES, hook_problems
+from pac_tui.onboard.vocabulary import EVENT_NAMES, hook_problems
 
 
 def maintainer_needed(repo: Repository, project: Project) -> str | None:

@@ -9,8 +9,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from pac_tui.config import KubernetesBinding, Repository
-from pac_tui.errors import NeedsLogin, PacTuiError
+from pac_tui.core.config import KubernetesBinding, Repository
+from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError, Scheme
 from pac_tui.gitlab.hooks import ProjectHook, list_hooks
 from pac_tui.gitlab.projects import Project, get_project, role_name

@@ -7,19 +7,20 @@ import secrets
 
 import httpx
 
-from pac_tui.clock import Clock
-from pac_tui.config import Repository
-from pac_tui.errors import PacTuiError, UsageError
+from pac_tui.core.clock import Clock
+from pac_tui.core.config import Repository
+from pac_tui.core.errors import PacTuiError, UsageError
 from pac_tui.gitlab.api import GitLabApi
 from pac_tui.kube.cluster import Clusters
 from pac_tui.oauth.grant import login_hint
+from pac_tui.oauth.token_source import repository_api
 from pac_tui.onboard.apply import apply_hook, apply_repository, apply_secret
 from pac_tui.onboard.manifests import repository_yaml, secret_yaml
 from pac_tui.onboard.plan import maintainer_needed, planned_items
 from pac_tui.onboard.read import ReadOnlyToken, read_cluster_or_error, read_gitlab
 from pac_tui.onboard.result import OnboardResult
+from pac_tui.onboard.vocabulary import CONTROLLER_ANNOTATION
 from pac_tui.onboard.wanted import check_controller_url, hook_settings, wanted_object
-from pac_tui.readiness import CONTROLLER_ANNOTATION
 from pac_tui.stores.file_store import TokenStore
 
 
@@ -49,7 +50,7 @@ async def onboard(
             login_hint=login_hint(repo),
         )
     else:
-        api = GitLabApi.for_repository(repo, store, clock, transport=transport)
+        api = repository_api(repo, store, clock, transport=transport)
     async with api:
         view, lab = await asyncio.gather(
             read_cluster_or_error(clusters, binding), read_gitlab(api, repo)

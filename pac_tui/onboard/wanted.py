@@ -6,8 +6,8 @@ import copy
 from typing import Any
 from urllib.parse import urlsplit
 
-from pac_tui.config import KubernetesBinding, Repository
-from pac_tui.errors import UsageError
+from pac_tui.core.config import KubernetesBinding, Repository
+from pac_tui.core.errors import UsageError
 from pac_tui.gitlab.hooks import PAC_EVENTS
 from pac_tui.kube.repositories import (
     PAC_GROUP,
@@ -18,7 +18,7 @@ from pac_tui.kube.repositories import (
 )
 from pac_tui.kube.secrets import MANAGED_BY
 from pac_tui.onboard.result import REDACTED
-from pac_tui.readiness import CONTROLLER_ANNOTATION, project_url
+from pac_tui.onboard.vocabulary import CONTROLLER_ANNOTATION, project_url
 
 GITLAB_COM = "https://gitlab.com"
 OAUTH_USER = "oauth2"

@@ -20,8 +20,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from pac_tui.errors import StoreError
-from pac_tui.models import TokenRecord
+from pac_tui.core.errors import StoreError
+from pac_tui.core.models import TokenRecord
 
 STORE_NAME = "tokens.json"
 FORMAT_VERSION = 1

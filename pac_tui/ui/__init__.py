@@ -1,0 +1,1 @@
+"""The Textual dashboard: the app, its screens, widgets, feeds and the messages between them."""

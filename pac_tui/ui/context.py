@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 
-from pac_tui.clock import Clock, SystemClock
-from pac_tui.config import Config, load_config
-from pac_tui.models import TokenRecord
+from pac_tui.core.clock import Clock, SystemClock
+from pac_tui.core.config import Config, load_config
+from pac_tui.core.models import TokenRecord
 from pac_tui.oauth.device import device_login
 from pac_tui.oauth.login import DEFAULT_TIMEOUT, login
 from pac_tui.stores.file_store import TokenStore

@@ -16,10 +16,10 @@ from dataclasses import replace
 import orjson
 from aiohttp import web
 
-from pac_tui.clock import Clock
-from pac_tui.config import Config
-from pac_tui.errors import PacTuiError
-from pac_tui.webhooks.journal import Journal
+from pac_tui.core.clock import Clock
+from pac_tui.core.config import Config
+from pac_tui.core.errors import PacTuiError
+from pac_tui.webhooks.journal.group_commit import Journal
 from pac_tui.webhooks.models import TOKEN_HEADER, Delivery, Verdict, redact_headers
 from pac_tui.webhooks.summary import summarize
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from pac_tui.errors import ProviderUnavailable, UsageError
+from pac_tui.core.errors import ProviderUnavailable, UsageError
 from pac_tui.webhooks.models import REDACTED, TOKEN_HEADER
 
 log = logging.getLogger(__name__)

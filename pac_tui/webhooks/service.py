@@ -11,9 +11,9 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
-from pac_tui.clock import Clock
-from pac_tui.config import Config
-from pac_tui.webhooks.journal import Journal
+from pac_tui.core.clock import Clock
+from pac_tui.core.config import Config
+from pac_tui.webhooks.journal.group_commit import Journal
 from pac_tui.webhooks.models import Delivery, Verdict
 from pac_tui.webhooks.receiver import Receiver
 from pac_tui.webhooks.relay import Relay

@@ -10,12 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pac_tui.clock import ManualClock
-from pac_tui.config import GitLabApp
-from pac_tui.errors import NeedsLogin, PacTuiError, ProviderUnavailable
-from pac_tui.gitlab.api import GitLabApi, GitLabApiError, StoreTokenSource, project_id
+from pac_tui.core.clock import ManualClock
+from pac_tui.core.config import GitLabApp
+from pac_tui.core.errors import NeedsLogin, PacTuiError, ProviderUnavailable
+from pac_tui.gitlab.api import GitLabApi, GitLabApiError, project_id
 from pac_tui.gitlab.projects import get_project
 from pac_tui.oauth.refresh import refresh
+from pac_tui.oauth.token_source import StoreTokenSource
 from tests.providers.dot import DotProvider
 from tests.providers.gitlab_api import (
     FakeGitLab,

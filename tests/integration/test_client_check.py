@@ -8,8 +8,8 @@ import socket
 
 import pytest
 
-from pac_tui.config import GitLabApp
-from pac_tui.errors import ProviderRejected, ProviderUnavailable
+from pac_tui.core.config import GitLabApp
+from pac_tui.core.errors import ProviderRejected, ProviderUnavailable
 from pac_tui.oauth.client_check import check_client
 from tests.providers.base import OAuthApp, Provider
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pac_tui.clock import SystemClock
-from pac_tui.config import GitLabApp
+from pac_tui.core.clock import SystemClock
+from pac_tui.core.config import GitLabApp
 from pac_tui.oauth.device import poll_device_token, start_device_authorization
 from tests.integration.conftest import Harness
 from tests.providers.base import Provider

@@ -6,8 +6,8 @@ import base64
 import dataclasses
 from typing import Any
 
-from pac_tui.config import GitLabApp, KubernetesBinding, Repository
-from pac_tui.errors import NeedsLogin
+from pac_tui.core.config import GitLabApp, KubernetesBinding, Repository
+from pac_tui.core.errors import NeedsLogin
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
 from pac_tui.gitlab.projects import current_user
 from tests.kube.fake_apiserver import FakeApiServer

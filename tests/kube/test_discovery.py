@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pac_tui.cli import main
-from pac_tui.errors import ClusterRefused, ClusterUnavailable, UsageError
+from pac_tui.core.errors import ClusterRefused, ClusterUnavailable, UsageError
 from pac_tui.kube.cluster import connect, list_contexts
 from pac_tui.kube.repositories import list_repositories, split_project_url
 from tests.kube.fake_apiserver import FakeApiServer

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from pac_tui.clock import ManualClock
-from pac_tui.config import Config
+from pac_tui.core.clock import ManualClock
+from pac_tui.core.config import Config
 from pac_tui.gitlab import project_tokens
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
 from pac_tui.kube.cluster import Clusters, connect
 from pac_tui.kube.lease import LeaderElector
+from pac_tui.kube.refresher import Refresher
 from pac_tui.kube.sync import sync
-from pac_tui.refresher import Refresher
 from tests.kube.fake_apiserver import FakeApiServer
 from tests.kube.pac import add_repository, bearer_works, bind, secret, secret_value
 from tests.providers.gitlab_api import FakeGitLab, Session, login, revoke_at_provider

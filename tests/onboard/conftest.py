@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pac_tui.config import KubernetesBinding, Repository
+from pac_tui.core.config import KubernetesBinding, Repository
 from pac_tui.kube.cluster import Clusters
 from tests.kube.conftest import apiserver, kubeconfig  # noqa: F401 (fixtures used here)
 from tests.kube.fake_apiserver import FakeApiServer

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pac_tui.errors import NeedsLogin, PacTuiError
+from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.gitlab.api import GitLabApiError
 from pac_tui.kube.repositories import PAC_GROUP
 from pac_tui.onboard import REDACTED, OnboardResult, onboard

@@ -12,7 +12,7 @@ from typing import Any
 from pac_tui import cli
 from pac_tui.kube.repositories import PAC_GROUP
 from pac_tui.onboard import onboard
-from pac_tui.readiness import ORDER, Check, run_checks
+from pac_tui.onboard.check import ORDER, Check, run_checks
 from pac_tui.stores.file_store import TokenStore
 from tests.onboard.conftest import CONTROLLER, PROJECT, World
 from tests.providers.gitlab_api import revoke_at_provider

@@ -46,12 +46,13 @@ import httpx
 from aiohttp import ClientError, ClientSession, ClientTimeout, DummyCookieJar, web
 from multidict import CIMultiDict
 
-from pac_tui.clock import Clock, SystemClock
-from pac_tui.config import GitLabApp, Repository
+from pac_tui.core.clock import Clock, SystemClock
+from pac_tui.core.config import GitLabApp, Repository
+from pac_tui.core.models import TokenSet
 from pac_tui.gitlab.api import GitLabApi
-from pac_tui.models import TokenSet
 from pac_tui.oauth.grant import live_tokens
 from pac_tui.oauth.login import login as oauth_login
+from pac_tui.oauth.token_source import repository_api
 from pac_tui.stores.file_store import TokenStore
 from tests.providers.dot import DotProvider
 
@@ -892,7 +893,7 @@ class Session:
     clock: Clock
 
     def api(self) -> GitLabApi:
-        return GitLabApi.for_repository(self.repo, self.store, self.clock)
+        return repository_api(self.repo, self.store, self.clock)
 
     def tokens(self) -> TokenSet:
         return live_tokens(self.repo, self.store.get(self.repo.name))

@@ -9,9 +9,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from pac_tui.clock import ManualClock
-from pac_tui.config import load_config
-from pac_tui.models import RefreshOutcome, TokenRecord, TokenSet
+from pac_tui.core.clock import ManualClock
+from pac_tui.core.config import load_config
+from pac_tui.core.models import RefreshOutcome, TokenRecord, TokenSet
 from pac_tui.stores.file_store import TokenStore
 from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.context import AppContext

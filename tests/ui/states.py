@@ -16,12 +16,12 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from pac_tui.core.models import ClusterSync, ProjectTokenRecord, TokenRecord
 from pac_tui.kube.repositories import PacRepository, PipelineRunStatus, SecretRef
-from pac_tui.models import ClusterSync, ProjectTokenRecord, TokenRecord
 from pac_tui.oauth.device import DeviceAuthorization
 from pac_tui.ui.app import PacTuiApp
-from pac_tui.ui.cluster_feed import ClusterView
 from pac_tui.ui.context import AppContext
+from pac_tui.ui.feeds.cluster import ClusterView
 from pac_tui.webhooks.journal import Journal
 from pac_tui.webhooks.models import Delivery, Verdict
 from pac_tui.webhooks.service import journal_path

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from pac_tui.status import State, repo_status
+from pac_tui.actions.status import State, repo_status
 from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.context import AppContext
 from tests.kube.fake_apiserver import FakeApiServer

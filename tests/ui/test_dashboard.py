@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from textual.pilot import Pilot
 
-from pac_tui.clock import ManualClock
-from pac_tui.status import State, repo_status
+from pac_tui.actions.status import State, repo_status
+from pac_tui.core.clock import ManualClock
 from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.screens.confirm import ConfirmScreen
 from pac_tui.ui.screens.help import HelpScreen

@@ -15,11 +15,11 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
-from pac_tui.config import load_config
+from pac_tui.core.config import load_config
 from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.screens.dashboard import DashboardScreen
 from pac_tui.ui.screens.login import LoginScreen
-from pac_tui.ui.screens.onboarding import OnboardingScreen
+from pac_tui.ui.screens.onboarding.screen import OnboardingScreen
 from tests.providers.base import Provider
 from tests.ui.conftest import make_app, make_context
 

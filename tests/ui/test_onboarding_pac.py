@@ -13,13 +13,13 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 
-from pac_tui.clock import SystemClock
-from pac_tui.config import load_config
+from pac_tui.core.clock import SystemClock
+from pac_tui.core.config import load_config
 from pac_tui.kube.repositories import PAC_GROUP
 from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.context import AppContext
-from pac_tui.ui.screens.onboarding import OnboardingScreen
-from pac_tui.ui.screens.onboarding_pac import CheckStep, ConnectStep
+from pac_tui.ui.screens.onboarding.pac import CheckStep, ConnectStep
+from pac_tui.ui.screens.onboarding.screen import OnboardingScreen
 from tests.kube.fake_apiserver import ADMIN_USER, FakeApiServer
 from tests.providers.gitlab_api import FakeGitLab, FakeProject, login
 from tests.ui.conftest import make_app, make_context

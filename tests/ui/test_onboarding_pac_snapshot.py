@@ -17,8 +17,8 @@ from textual.widgets import Input
 
 from pac_tui.kube.cluster import ContextInfo
 from pac_tui.onboard import Item, OnboardResult
-from pac_tui.ui.screens.onboarding import OnboardingScreen
-from pac_tui.ui.screens.onboarding_pac import ConnectStep
+from pac_tui.ui.screens.onboarding.pac import ConnectStep
+from pac_tui.ui.screens.onboarding.screen import OnboardingScreen
 from tests.ui.conftest import make_app, still, three_repo_context
 
 SIZE = (140, 50)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from pac_tui.errors import ProviderUnavailable
-from pac_tui.readiness import Check
+from pac_tui.core.errors import ProviderUnavailable
+from pac_tui.onboard.check import Check
 from pac_tui.ui.screens.readiness import ReadinessScreen
 from pac_tui.ui.widgets.readiness_panel import ReadinessPanel, render_checks
 from tests.ui.conftest import make_app, three_repo_context

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from pac_tui.readiness import Check
+from pac_tui.onboard.check import Check
 from tests.ui.conftest import make_app, still, three_repo_context
 
 SIZE = (140, 36)

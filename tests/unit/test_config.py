@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from pac_tui.config import DEFAULT_REDIRECT_URI, load_config, parse_config
-from pac_tui.errors import ConfigError, UsageError
+from pac_tui.core.config import DEFAULT_REDIRECT_URI, load_config, parse_config
+from pac_tui.core.errors import ConfigError, UsageError
 
 GOOD = """
 [gitlab.default]

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from pac_tui.config import load_config
-from pac_tui.config_writer import (
+from pac_tui.core.config import load_config
+from pac_tui.core.config.write import (
     add_repository,
     check_name,
     check_project,
     normalize_gitlab_url,
     suggest_name,
 )
-from pac_tui.errors import ConfigError, UsageError
+from pac_tui.core.errors import ConfigError, UsageError
 
 EXISTING = """\
 # my pac-tui config; keep this comment
@@ -219,7 +219,7 @@ def test_the_checks_the_walkthrough_shows() -> None:
 
 def test_the_writer_and_the_client_check_are_core_without_textual() -> None:
     code = (
-        "import sys, pac_tui.config_writer, pac_tui.oauth.client_check\n"
+        "import sys, pac_tui.core.config.write, pac_tui.oauth.client_check\n"
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] == 'textual')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pac_tui.errors import StoreError
+from pac_tui.core.errors import StoreError
 from pac_tui.webhooks.journal import SCHEMA_VERSION, Appended, Journal
 from pac_tui.webhooks.models import REDACTED, TOKEN_HEADER, Delivery, Verdict
 

@@ -5,13 +5,13 @@ import sys
 
 CORE = [
     "pac_tui.cli",
-    "pac_tui.config",
-    "pac_tui.status",
+    "pac_tui.core.config",
+    "pac_tui.actions.status",
     "pac_tui.oauth.login",
     "pac_tui.oauth.refresh",
     "pac_tui.oauth.revoke",
     "pac_tui.stores.file_store",
-    "pac_tui.webhook_commands",
+    "pac_tui.cli.webhook",
     "pac_tui.webhooks.service",
 ]
 

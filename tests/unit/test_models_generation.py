@@ -1,10 +1,10 @@
-"""Token generations are ordered by issue time, stored to the second (pac_tui.models)."""
+"""Token generations are ordered by issue time, stored to the second (pac_tui.core.models)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pac_tui.models import issued_after
+from pac_tui.core.models import issued_after
 
 T = datetime(2026, 11, 26, 12, 0, 0, 250_000, tzinfo=UTC)
 

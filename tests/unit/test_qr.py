@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import segno
 
-from pac_tui.qr import qr_text
+from pac_tui.core.qr import qr_text
 
 URL = "https://gitlab.example.com/oauth/device?user_code=WDJB-MJHT"
 LIGHT = {"█": (True, True), "▀": (True, False), "▄": (False, True), " ": (False, False)}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from pac_tui.errors import ProviderUnavailable, UsageError
+from pac_tui.core.errors import ProviderUnavailable, UsageError
 from pac_tui.webhooks.relay import Relay, replay
 
 FIXTURES = Path("/work/shared/fixtures/gitlab-webhooks/go-gitlab/webhooks")

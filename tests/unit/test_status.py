@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from pac_tui.actions.status import State, repo_status
 from pac_tui.cli import main
-from pac_tui.config import parse_config
-from pac_tui.humanize import countdown
-from pac_tui.models import ClusterSync, RefreshOutcome, TokenRecord, TokenSet
-from pac_tui.status import State, repo_status
+from pac_tui.core.config import parse_config
+from pac_tui.core.humanize import countdown
+from pac_tui.core.models import ClusterSync, RefreshOutcome, TokenRecord, TokenSet
 from pac_tui.stores.file_store import TokenStore
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pac_tui.errors import StoreError
-from pac_tui.models import TokenRecord, TokenSet
+from pac_tui.core.errors import StoreError
+from pac_tui.core.models import TokenRecord, TokenSet
 from pac_tui.stores.file_store import TokenStore
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -78,7 +78,7 @@ WRITER = textwrap.dedent(
     import sys
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
-    from pac_tui.models import TokenRecord, TokenSet
+    from pac_tui.core.models import TokenRecord, TokenSet
     from pac_tui.stores.file_store import TokenStore
 
     store = TokenStore(Path(sys.argv[1]))

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pac_tui.clock import SystemClock
-from pac_tui.config import parse_config
+from pac_tui.core.clock import SystemClock
+from pac_tui.core.config import parse_config
 from pac_tui.webhooks.service import WebhookService
 
 # Real GitLab payloads, copied from ../shared/fixtures (see its SOURCES.txt).

@@ -9,8 +9,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pac_tui.webhooks import journal_schema as schema
-from pac_tui.webhooks.journal import SCHEMA_VERSION, Journal
+from pac_tui.webhooks.journal import SCHEMA_VERSION, Journal, schema
 from pac_tui.webhooks.models import Delivery, Verdict
 from tests.webhooks.conftest import push_payload
 

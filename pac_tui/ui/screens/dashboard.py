@@ -11,20 +11,20 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input
 
-from pac_tui.autorefresh import AutoRefreshPlan
-from pac_tui.config import Repository
-from pac_tui.errors import NeedsLogin, PacTuiError
-from pac_tui.humanize import countdown
-from pac_tui.models import TokenRecord
+from pac_tui.actions.status import RepoStatus, State, repo_status
+from pac_tui.core.config import Repository
+from pac_tui.core.errors import NeedsLogin, PacTuiError
+from pac_tui.core.humanize import countdown
+from pac_tui.core.models import TokenRecord
 from pac_tui.oauth.refresh import RefreshAction, refresh
 from pac_tui.oauth.revoke import revoke
-from pac_tui.status import RepoStatus, State, repo_status
-from pac_tui.ui.cluster_feed import ClusterFeed
+from pac_tui.oauth.schedule import AutoRefreshPlan
 from pac_tui.ui.context import AppContext
+from pac_tui.ui.feeds.cluster import ClusterFeed
+from pac_tui.ui.feeds.webhooks import FLUSH_SECONDS, WebhookFeed
 from pac_tui.ui.screens.confirm import ConfirmScreen
 from pac_tui.ui.screens.help import HelpScreen
 from pac_tui.ui.screens.login import LoginScreen
-from pac_tui.ui.webhook_feed import FLUSH_SECONDS, WebhookFeed
 
 if TYPE_CHECKING:
     pass
@@ -318,7 +318,7 @@ class DashboardScreen(Screen[None]):
         self.app.push_screen(HelpScreen())
 
     def action_onboard(self) -> None:
-        from pac_tui.ui.screens.onboarding import OnboardingScreen
+        from pac_tui.ui.screens.onboarding.screen import OnboardingScreen
 
         self.app.push_screen(OnboardingScreen(self.ctx), lambda _: self.after_onboarding())
 

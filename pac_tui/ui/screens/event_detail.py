@@ -14,9 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from pac_tui.config import Config
-from pac_tui.errors import PacTuiError
-from pac_tui.models import iso_utc
+from pac_tui.core.config import Config
+from pac_tui.core.errors import PacTuiError
+from pac_tui.core.models import iso_utc
 from pac_tui.webhooks.models import TOKEN_HEADER, Delivery
 from pac_tui.webhooks.relay import replay
 from pac_tui.webhooks.summary import summarize

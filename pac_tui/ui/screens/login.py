@@ -21,12 +21,12 @@ from textual.timer import Timer
 from textual.widgets import Label, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
-from pac_tui.config import Repository
-from pac_tui.errors import PacTuiError
-from pac_tui.humanize import countdown
-from pac_tui.models import TokenRecord
+from pac_tui.core.config import Repository
+from pac_tui.core.errors import PacTuiError
+from pac_tui.core.humanize import countdown
+from pac_tui.core.models import TokenRecord
+from pac_tui.core.qr import qr_text
 from pac_tui.oauth.device import DeviceAuthorization
-from pac_tui.qr import qr_text
 from pac_tui.ui.context import AppContext
 
 

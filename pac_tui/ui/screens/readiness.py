@@ -16,9 +16,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from pac_tui.config import Repository
-from pac_tui.errors import PacTuiError
-from pac_tui.readiness import Check, run_checks
+from pac_tui.core.config import Repository
+from pac_tui.core.errors import PacTuiError
+from pac_tui.onboard.check import Check, run_checks
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.widgets.readiness_panel import ReadinessPanel
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from pac_tui.humanize import countdown
-from pac_tui.status import RepoStatus, State
+from pac_tui.actions.status import RepoStatus, State
+from pac_tui.core.humanize import countdown
 
 EXPIRING_SECONDS = 30 * 60
 URGENT_SECONDS = 5 * 60

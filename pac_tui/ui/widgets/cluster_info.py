@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from pac_tui.humanize import ago, countdown
-from pac_tui.models import TokenRecord
-from pac_tui.status import RepoStatus, State
+from pac_tui.actions.status import RepoStatus, State
+from pac_tui.core.humanize import ago, countdown
+from pac_tui.core.models import TokenRecord
 
 if TYPE_CHECKING:
     from pac_tui.kube.repositories import PacRepository, PipelineRunStatus

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from pac_tui.readiness import Check
+from pac_tui.onboard.check import Check
 
 
 def render_checks(checks: list[Check] | None, error: str | None = None) -> RenderableType:

@@ -7,8 +7,8 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import DataTable
 
-from pac_tui.humanize import ago
-from pac_tui.status import RepoStatus
+from pac_tui.actions.status import RepoStatus
+from pac_tui.core.humanize import ago
 from pac_tui.ui.widgets.badges import badge, countdown_text
 from pac_tui.ui.widgets.event_log import LogEntry
 from pac_tui.webhooks.models import Verdict

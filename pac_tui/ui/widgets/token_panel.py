@@ -11,10 +11,10 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from pac_tui.autorefresh import refresh_due_at
-from pac_tui.humanize import ago, countdown
-from pac_tui.models import TokenRecord
-from pac_tui.status import RepoStatus, State
+from pac_tui.actions.status import RepoStatus, State
+from pac_tui.core.humanize import ago, countdown
+from pac_tui.core.models import TokenRecord
+from pac_tui.oauth.schedule import refresh_due_at
 from pac_tui.ui.widgets.badges import badge, countdown_text
 from pac_tui.ui.widgets.cluster_info import render_cluster
 

@@ -1,0 +1,224 @@
+"""`pac-tui repos`, `pac-tui sync` and `pac-tui refresher`: PAC on Kubernetes, headless.
+
+The `kubernetes` client is imported inside each command, so `pac-tui --help` and the other
+commands never pay for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from typing import TYPE_CHECKING, Any
+
+from pac_tui.core.errors import PacTuiError, UsageError
+
+if TYPE_CHECKING:
+    from pac_tui.cli.context import Context
+    from pac_tui.kube.repositories import PacRepository
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("repos", help="list PAC Repository resources in the cluster")
+    _cluster_args(p)
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", help="namespace (default: the context's)")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(run=cmd_repos)
+
+    p = sub.add_parser("sync", help="write a bound repository's token into its PAC Secret")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("repo", nargs="?", metavar="REPO", help="repository name from the config")
+    target.add_argument("--all", action="store_true", help="every bound repository")
+    p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default $KUBECONFIG)")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(run=cmd_sync)
+
+    p = sub.add_parser(
+        "refresher", help="keep managed Secrets fresh from inside the cluster (leader-elected)"
+    )
+    _cluster_args(p)
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", help="namespace to watch (default: the context's)")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
+    p.add_argument("--lease-namespace", help="namespace of the Lease (default: the context's)")
+    p.add_argument("--lease-name", default="pac-tui-refresher", help="name of the Lease")
+    p.add_argument("--identity", help="this replica's name in the Lease (default: pod name)")
+    p.add_argument("--no-leader-election", action="store_true", help="for a single replica")
+    p.add_argument("--interval", type=float, default=30.0, help="seconds between passes")
+    p.add_argument("--lease-duration", type=int, default=15, help="seconds (default 15)")
+    p.add_argument("--renew-deadline", type=int, default=10, help="seconds (default 10)")
+    p.add_argument("--retry-period", type=int, default=2, help="seconds (default 2)")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.set_defaults(run=cmd_refresher)
+
+
+def _cluster_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--context", help="kubeconfig context (default: the current one)")
+    p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default $KUBECONFIG)")
+
+
+def cmd_repos(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.kube.cluster import connect
+    from pac_tui.kube.repositories import list_repositories
+
+    cluster = connect(args.context, args.kubeconfig)
+    namespace = None if args.all_namespaces else (args.namespace or cluster.namespace)
+    repos = list_repositories(cluster, namespace)
+    bound = bound_names(ctx, repos, cluster.context)
+    if args.json:
+        json.dump([repo_json(r, bound.get(r.key)) for r in repos], ctx.out, indent=2)
+        ctx.out.write("\n")
+        return 0
+    if not repos:
+        where = "any namespace" if namespace is None else f"namespace {namespace}"
+        print(f"No PAC Repository resources in {where} (context {cluster.context}).", file=ctx.out)
+        return 0
+    rows = [("NAMESPACE", "NAME", "PROJECT", "GITLAB", "SECRET", "BOUND", "LAST RUN")]
+    for repo in repos:
+        secret = f"{repo.secret.name}:{repo.secret.key}" if repo.secret else "—"
+        run = repo.last_run.status if repo.last_run else "—"
+        host = repo.instance.split("://", 1)[-1]
+        rows.append(
+            (repo.namespace, repo.name, repo.project, host, secret, bound.get(repo.key, "—"), run)
+        )
+    _print_table(ctx, rows)
+    return 0
+
+
+def bound_names(ctx: Context, repos: list[PacRepository], context: str) -> dict[str, str]:
+    """namespace/name of a Repository resource → the config's repository bound to it."""
+    keys = {r.key for r in repos}
+    bound = {}
+    for repo in ctx.config.repositories:
+        binding = repo.kubernetes
+        if binding is None or (binding.context not in (None, context)):
+            continue
+        key = f"{binding.namespace}/{binding.repository}"
+        if key in keys:
+            bound[key] = f"{repo.name} ({binding.mode})"
+    return bound
+
+
+def repo_json(repo: PacRepository, bound: str | None) -> dict[str, Any]:
+    from pac_tui.core.models import iso_utc
+
+    run = repo.last_run
+    return {
+        "namespace": repo.namespace,
+        "name": repo.name,
+        "url": repo.url,
+        "gitlab": repo.instance,
+        "project": repo.project,
+        "user": repo.user,
+        "secret": {"name": repo.secret.name, "key": repo.secret.key} if repo.secret else None,
+        "webhook_secret": (
+            {"name": repo.webhook_secret.name, "key": repo.webhook_secret.key}
+            if repo.webhook_secret
+            else None
+        ),
+        "bound": bound,
+        "last_run": (
+            {"name": run.name, "status": run.status, "finished_at": iso_utc(run.finished_at)}
+            if run
+            else None
+        ),
+    }
+
+
+def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.kube.cluster import Clusters
+    from pac_tui.kube.sync import sync
+
+    if args.all:
+        repos = [r for r in ctx.config.repositories if r.kubernetes is not None]
+        if not repos:
+            raise UsageError("no repository in the config has a [repositories.kubernetes] table")
+    else:
+        repos = [ctx.config.repository(args.repo)]
+    clusters = Clusters(args.kubeconfig)
+
+    async def run_all() -> tuple[int, list[dict[str, Any]]]:
+        status, results = 0, []
+        for repo in repos:
+            try:
+                result = await sync(repo, ctx.store, ctx.clock, clusters)
+            except PacTuiError as exc:
+                if not args.all:
+                    raise
+                print(f"pac-tui: {repo.name}: {exc}", file=ctx.err)
+                status = 1
+                continue
+            results.append(result.to_json())
+            if not args.json:
+                print(f"{repo.name}: {result.action}, Secret {result.secret}", file=ctx.out)
+            for warning in result.warnings:
+                print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
+        return status, results
+
+    try:
+        status, results = asyncio.run(run_all())
+    finally:
+        clusters.close()
+    if args.json:
+        json.dump(results, ctx.out, indent=2)
+        ctx.out.write("\n")
+    return status
+
+
+def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.kube.cluster import connect
+    from pac_tui.kube.lease import LeaderElector
+    from pac_tui.kube.refresher import Refresher
+
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    cluster = connect(args.context, args.kubeconfig)
+    namespace = None if args.all_namespaces else (args.namespace or cluster.namespace)
+    elector = None
+    if not args.no_leader_election and not args.once:
+        identity = args.identity or os.environ.get("POD_NAME") or socket.gethostname()
+        elector = LeaderElector(
+            cluster,
+            args.lease_namespace or cluster.namespace,
+            identity,
+            name=args.lease_name,
+            lease_duration=args.lease_duration,
+            renew_deadline=args.renew_deadline,
+            retry_period=args.retry_period,
+        )
+    refresher = Refresher(
+        cluster, namespace, ctx.config, ctx.clock, elector=elector, interval=args.interval
+    )
+    if args.once:
+        outcomes = asyncio.run(refresher.run_once())
+        for outcome in outcomes:
+            print(f"{outcome.secret}: {outcome.action}: {outcome.message}", file=ctx.out)
+        return 1 if any(o.action in ("failed", "needs-login") for o in outcomes) else 0
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        where = "all namespaces" if namespace is None else f"namespace {namespace}"
+        logging.info("refresher watching %s (context %s)", where, cluster.context)
+        await refresher.run(stop)
+        logging.info("refresher stopped")
+
+    asyncio.run(serve())
+    return 0
+
+
+def _print_table(ctx: Context, rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for line in rows:
+        text = "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
+        print(text.rstrip(), file=ctx.out)

@@ -1,0 +1,277 @@
+"""`pac-tui login`, `status`, `refresh` and `revoke`: a repository's OAuth grant, headless."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from pac_tui.cli.context import Context, positive_seconds
+from pac_tui.core.config import Repository
+from pac_tui.core.errors import PacTuiError, UsageError
+from pac_tui.core.humanize import ago, countdown
+from pac_tui.core.models import TokenRecord, iso_utc
+
+if TYPE_CHECKING:
+    from pac_tui.actions.status import ClusterStatus
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("login", help="authorize pac-tui for a repository in the browser")
+    p.add_argument("repo", metavar="REPO", help="repository name from the config")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--no-browser", action="store_true", help="only print the URL to open, do not open it"
+    )
+    how.add_argument(
+        "--device",
+        action="store_true",
+        help="device login (GitLab 17.3+): print a code and a URL (and its QR code) to answer "
+        "in a browser anywhere",
+    )
+    p.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=180.0,
+        metavar="SECONDS",
+        help="how long to wait for the browser (default 180)",
+    )
+    p.set_defaults(run=cmd_login)
+
+    p = sub.add_parser("status", help="show each repository's authorization and token expiry")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser("refresh", help="refresh a repository's tokens now")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("repo", nargs="?", metavar="REPO", help="repository name")
+    target.add_argument("--all", action="store_true", help="every logged-in repository")
+    p.add_argument(
+        "--if-expiring-within",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="only refresh when the access token expires within SECONDS",
+    )
+    p.set_defaults(run=cmd_refresh)
+
+    p = sub.add_parser("revoke", help="revoke a repository's tokens at GitLab and forget them")
+    p.add_argument("repo", metavar="REPO", help="repository name")
+    p.set_defaults(run=cmd_revoke)
+
+
+def cmd_login(ctx: Context, args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from pac_tui.oauth.login import login
+
+    repo = ctx.config.repository(args.repo)
+    if getattr(args, "device", False):
+        record = _device_login(ctx, repo)
+        _print_logged_in(ctx, repo, record)
+        return 0
+
+    def show(url: str) -> None:
+        action = (
+            "Open this URL"
+            if args.no_browser
+            else "Opening your browser; if it does not open, visit"
+        )
+        print(
+            f"Authorizing pac-tui for {repo.name} ({repo.project}) on {repo.gitlab.url}.\n"
+            f"{action}:\n\n  {url}\n\nWaiting up to {args.timeout:.0f} s for the answer "
+            "(Ctrl+C cancels)…",
+            file=ctx.err,
+            flush=True,
+        )
+
+    record = asyncio.run(
+        login(
+            repo,
+            ctx.store,
+            ctx.clock,
+            on_authorize_url=show,
+            open_browser=None if args.no_browser else webbrowser.open,
+            wait_seconds=args.timeout,
+        )
+    )
+    _print_logged_in(ctx, repo, record)
+    return 0
+
+
+def _device_login(ctx: Context, repo: Repository) -> TokenRecord:
+    from pac_tui.core.qr import qr_text
+    from pac_tui.oauth.device import DeviceAuthorization, device_login
+
+    def show(auth: DeviceAuthorization) -> None:
+        left = countdown((auth.expires_at - ctx.clock.now()).total_seconds())
+        print(
+            f"Authorizing pac-tui for {repo.name} ({repo.project}) on {repo.gitlab.url}.\n"
+            f"On any device with a browser, open:\n\n  {auth.verification_uri}\n\n"
+            f"and enter the code:  {auth.user_code}\n\n"
+            f"or open this URL, or scan the QR code, with the code filled in:\n\n"
+            f"  {auth.url_to_open}\n\n{qr_text(auth.url_to_open)}\n\n"
+            f"The code expires in {left}. Waiting for the answer (Ctrl+C cancels)…",
+            file=ctx.err,
+            flush=True,
+        )
+
+    return asyncio.run(device_login(repo, ctx.store, ctx.clock, on_code=show))
+
+
+def _print_logged_in(ctx: Context, repo: Repository, record: TokenRecord) -> None:
+    tokens = record.tokens
+    assert tokens is not None
+    who = f" as {record.username}" if record.username else ""
+    expiry = (
+        f"the access token expires in {countdown(tokens.expires_in(ctx.clock.now()))} "
+        f"({iso_utc(tokens.expires_at)}) and will be refreshed"
+        if tokens.expires_at
+        else "the access token does not expire"
+    )
+    print(
+        f"Logged in to {repo.gitlab.url}{who} for {repo.name} ({repo.project}); "
+        f"scopes: {' '.join(tokens.scopes)}; {expiry}.",
+        file=ctx.out,
+    )
+
+
+def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.actions.status import State, status_all
+
+    now = ctx.clock.now()
+    rows = status_all(ctx.config, ctx.store.read_all(), now)
+    if getattr(args, "json", False):
+        json.dump([row.to_json() for row in rows], ctx.out, indent=2)
+        ctx.out.write("\n")
+        return 0
+    if not rows:
+        where = ctx.config.path or "the config file"
+        print(f"No repositories configured. Add a [[repositories]] entry to {where}.", file=ctx.out)
+        return 0
+    bound = any(row.cluster for row in rows)
+    table = [("NAME", "PROJECT", "GITLAB", "STATE", "EXPIRES IN", "REFRESHED")]
+    if bound:
+        table[0] += ("CLUSTER",)
+    for row in rows:
+        host = row.gitlab.split("://", 1)[-1]
+        line: tuple[str, ...] = (
+            row.name,
+            row.project,
+            host,
+            row.state.value,
+            countdown(row.expires_in) if row.expires_at else "—",
+            ago(row.refreshed_at, now) if row.refreshed_at else "—",
+        )
+        if bound:
+            line += (_cluster_cell(row.cluster),)
+        table.append(line)
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for line in table:
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip(),
+            file=ctx.out,
+        )
+    notes = [(row.name, row.message) for row in rows if row.message]
+    notes += [
+        (row.name, row.cluster.message)
+        for row in rows
+        if row.cluster and row.cluster.message and row.state is not State.NEEDS_LOGIN
+    ]
+    if notes:
+        print(file=ctx.out)
+        for name, message in notes:
+            print(f"{name}: {message}", file=ctx.out)
+    return 0
+
+
+def _cluster_cell(cluster: ClusterStatus | None) -> str:
+    if cluster is None:
+        return "—"
+    where = f"{cluster.namespace}/{cluster.repository} ({cluster.mode})"
+    return f"{where} synced" if cluster.synced else f"{where} NOT SYNCED"
+
+
+def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.actions.status import State, repo_status
+    from pac_tui.oauth.refresh import RefreshAction, RefreshResult, refresh
+
+    repos = list(ctx.config.repositories) if args.all else [ctx.config.repository(args.repo)]
+    if args.all and not repos:
+        raise UsageError("no repositories configured")
+    records = ctx.store.read_all() if args.all else {}
+    clusters = None
+    if any(repo.kubernetes for repo in repos):
+        from pac_tui.kube.cluster import Clusters
+
+        clusters = Clusters()
+
+    async def one(repo: Repository) -> tuple[RefreshResult, str | None]:
+        """Refresh; for a repository bound to a PAC Secret, also bring the Secret up to date."""
+        if clusters is None or repo.kubernetes is None:
+            result = await refresh(
+                repo, ctx.store, ctx.clock, if_expiring_within=args.if_expiring_within
+            )
+            return result, None
+        from pac_tui.kube.sync import refresh_and_sync
+
+        bound = await refresh_and_sync(
+            repo, ctx.store, ctx.clock, clusters, if_expiring_within=args.if_expiring_within
+        )
+        if bound.sync_error is not None:
+            return bound.refresh, str(bound.sync_error)
+        assert bound.sync is not None
+        return bound.refresh, None
+
+    async def run_all() -> int:
+        status = 0
+        for repo in repos:
+            if args.all:
+                current = repo_status(repo, records.get(repo.name), ctx.clock.now())
+                if current.state is State.NEEDS_LOGIN:
+                    print(f"{repo.name}: skipped, {current.message}", file=ctx.out)
+                    continue
+            try:
+                result, sync_error = await one(repo)
+            except PacTuiError as exc:
+                if not args.all:
+                    raise
+                print(f"pac-tui: {repo.name}: {exc}", file=ctx.err)
+                status = 1
+                continue
+            tokens = result.record.tokens
+            assert tokens is not None
+            left = countdown(tokens.expires_in(ctx.clock.now()))
+            text = {
+                RefreshAction.REFRESHED: f"refreshed; expires in {left}",
+                RefreshAction.ADOPTED: "already refreshed by another pac-tui process; "
+                f"expires in {left}",
+                RefreshAction.SKIPPED: f"not refreshed, expires in {left}",
+            }[result.action]
+            print(f"{repo.name}: {text}", file=ctx.out)
+            if sync_error is not None:
+                print(f"pac-tui: {sync_error}", file=ctx.err)
+                status = 1
+        return status
+
+    try:
+        return asyncio.run(run_all())
+    finally:
+        if clusters is not None:
+            clusters.close()
+
+
+def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.oauth.revoke import revoke
+
+    repo = ctx.config.repository(args.repo)
+    record = asyncio.run(revoke(repo, ctx.store, ctx.clock))
+    if record is None:
+        print(f"{repo.name}: nothing to revoke, not logged in", file=ctx.out)
+    else:
+        print(
+            f"{repo.name}: revoked the access and refresh tokens at {repo.gitlab.url} and forgot "
+            f"them; log in again with: pac-tui login {repo.name}",
+            file=ctx.out,
+        )
+    return 0

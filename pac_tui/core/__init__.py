@@ -1,0 +1,1 @@
+"""What every other part builds on: clock, errors, paths, words for time, config, models."""

@@ -1,0 +1,33 @@
+"""The config file: its model, how it is read and checked (`load`), how it is edited (`write`)."""
+
+from pac_tui.core.config.load import (
+    DEFAULT_GITLAB_URL,
+    DEFAULT_REDIRECT_URI,
+    DEFAULT_SCOPES,
+    LOOPBACK_NAMES,
+    TOKEN_MODES,
+    Config,
+    GitLabApp,
+    KubernetesBinding,
+    Repository,
+    WebhookSettings,
+    load_config,
+    parse_config,
+    parse_kubernetes_binding,
+)
+
+__all__ = [
+    "DEFAULT_GITLAB_URL",
+    "DEFAULT_REDIRECT_URI",
+    "DEFAULT_SCOPES",
+    "LOOPBACK_NAMES",
+    "TOKEN_MODES",
+    "Config",
+    "GitLabApp",
+    "KubernetesBinding",
+    "Repository",
+    "WebhookSettings",
+    "load_config",
+    "parse_config",
+    "parse_kubernetes_binding",
+]

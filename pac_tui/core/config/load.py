@@ -1,0 +1,417 @@
+"""The config file: which GitLab OAuth applications and which repositories pac-tui manages.
+
+The TOML format is a contract that other tools write (see README). Loading validates everything up
+front, so a broken file gives one message naming the file, the key and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pac_tui.core.errors import ConfigError, UsageError
+from pac_tui.core.paths import config_path
+
+DEFAULT_GITLAB_URL = "https://gitlab.com"
+DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback"
+DEFAULT_SCOPES = ("api",)
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+PROJECT_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$")
+
+_GITLAB_KEYS = {"url", "client_id", "client_secret", "scopes", "redirect_uri"}
+_REPOSITORY_KEYS = {"name", "project", "gitlab", "webhook_secret", "kubernetes"}
+_KUBERNETES_KEYS = {"context", "namespace", "repository", "mode", "token_days"}
+TOKEN_MODES = ("project-token", "oauth")
+_K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_WEBHOOK_KEYS = {"host", "port", "relay", "smee", "buffer", "retention"}
+
+
+@dataclass(frozen=True)
+class GitLabApp:
+    """One OAuth application registered on one GitLab instance."""
+
+    key: str
+    url: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    redirect_uri: str = DEFAULT_REDIRECT_URI
+
+    @property
+    def confidential(self) -> bool:
+        return self.client_secret is not None
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.url}/oauth/authorize"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/oauth/token"
+
+    @property
+    def revoke_url(self) -> str:
+        return f"{self.url}/oauth/revoke"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/v4"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+
+@dataclass(frozen=True)
+class KubernetesBinding:
+    """The `[repositories.kubernetes]` table: the PAC `Repository` whose Secret pac-tui keeps.
+
+    `mode` says what goes into the Secret's provider key (DESIGN.md §2): a project access token
+    that pac-tui mints and rotates (works with today's PAC), or the OAuth access token itself (for
+    a PAC that sends Bearer tokens). `token_days` is the lifetime of minted project tokens.
+    """
+
+    namespace: str
+    repository: str
+    mode: str = "project-token"
+    context: str | None = None
+    token_days: int = 30
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A GitLab project that pac-tui holds tokens for."""
+
+    name: str
+    project: str
+    gitlab: GitLabApp
+    webhook_secret: str | None = field(default=None, repr=False)
+    kubernetes: KubernetesBinding | None = None
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """The `[webhook]` table: where the receiver listens and where deliveries go next."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    relay: str | None = None  # the PAC controller's URL: accepted deliveries are forwarded there
+    smee: str | None = None  # a smee.io / gosmee channel to subscribe to
+    buffer: int = 10_000  # deliveries kept in the dashboard's log pane
+    retention: int = 1_000_000  # deliveries kept in the journal
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    gitlab: Mapping[str, GitLabApp]
+    repositories: tuple[Repository, ...]
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+
+    def repository_for_project(
+        self, project: str, instance: str | None = None
+    ) -> Repository | None:
+        """The configured repository for a GitLab project path (case-insensitive).
+
+        When several instances host the same path, `instance` (X-Gitlab-Instance) decides.
+        """
+        wanted = project.strip("/").casefold()
+        matches = [r for r in self.repositories if r.project.casefold() == wanted]
+        if len(matches) > 1 and instance:
+            on_instance = [r for r in matches if r.gitlab.url == instance.rstrip("/")]
+            matches = on_instance or matches
+        return matches[0] if matches else None
+
+    def find(self, name: str) -> Repository | None:
+        return next((repo for repo in self.repositories if repo.name == name), None)
+
+    def repository(self, name: str) -> Repository:
+        repo = self.find(name)
+        if repo is not None:
+            return repo
+        known = ", ".join(r.name for r in self.repositories) or "none configured"
+        where = f" in {self.path}" if self.path else ""
+        raise UsageError(f"no repository named {name!r}{where} (known: {known})")
+
+
+def load_config(
+    explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Config:
+    """Load and validate the config (`core.paths.config_path` says where it is looked for)."""
+    env = os.environ if env is None else env
+    path, named = config_path(explicit, env)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if named:
+            raise ConfigError(path, None, "no such file") from None
+        return _config_from_env(env)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"cannot read it: {exc}") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path | None) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}") from None
+
+    unknown = sorted(set(data) - {"gitlab", "repositories", "webhook"})
+    if unknown:
+        raise ConfigError(path, unknown[0], "unknown key (known: gitlab, repositories, webhook)")
+
+    gitlab_table = data.get("gitlab", {})
+    if not isinstance(gitlab_table, dict):
+        raise ConfigError(path, "gitlab", "must be a table of [gitlab.NAME] tables")
+    gitlab = {key: _gitlab_app(path, key, value) for key, value in gitlab_table.items()}
+
+    repos_list = data.get("repositories", [])
+    if not isinstance(repos_list, list):
+        raise ConfigError(path, "repositories", "must be an array of [[repositories]] tables")
+    repositories: list[Repository] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(repos_list):
+        repo = _repository(path, index, entry, gitlab)
+        if repo.name in seen:
+            raise ConfigError(
+                path,
+                f"repositories[{index}].name",
+                f"{repo.name!r} is used twice; names are unique",
+            )
+        seen.add(repo.name)
+        repositories.append(repo)
+    webhook = _webhook(path, data.get("webhook", {}))
+    return Config(path=path, gitlab=gitlab, repositories=tuple(repositories), webhook=webhook)
+
+
+def _webhook(path: Path | None, table: Any) -> WebhookSettings:
+    if not isinstance(table, dict):
+        raise ConfigError(path, "webhook", "must be a table")
+    _reject_unknown(path, "webhook", table, _WEBHOOK_KEYS)
+    defaults = WebhookSettings()
+    host = _string(path, "webhook.host", table.get("host", defaults.host))
+    port = table.get("port", defaults.port)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError(path, "webhook.port", "must be a port number, 0 to 65535")
+    urls = {}
+    for key in ("relay", "smee"):
+        value = table.get(key)
+        if value is not None:
+            value = _string(path, f"webhook.{key}", value)
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(path, f"webhook.{key}", f"{value!r} is not an http(s) URL")
+        urls[key] = value
+    sizes = {}
+    for key in ("buffer", "retention"):
+        value = table.get(key, getattr(defaults, key))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(path, f"webhook.{key}", "must be a whole number of deliveries ≥ 1")
+        sizes[key] = value
+    return WebhookSettings(host=host, port=port, **urls, **sizes)
+
+
+def _config_from_env(env: Mapping[str, str]) -> Config:
+    """With no config file, the seed's variables define [gitlab.default] and no repositories."""
+    if not env.get("GITLAB_CLIENT_ID"):
+        return Config(path=None, gitlab={}, repositories=())
+    table: dict[str, Any] = {"client_id": env["GITLAB_CLIENT_ID"]}
+    for key, var in (
+        ("url", "GITLAB_URL"),
+        ("client_secret", "GITLAB_CLIENT_SECRET"),
+        ("redirect_uri", "GITLAB_REDIRECT_URI"),
+    ):
+        if env.get(var):
+            table[key] = env[var]
+    return Config(
+        path=None, gitlab={"default": _gitlab_app(None, "default", table)}, repositories=()
+    )
+
+
+def _gitlab_app(path: Path | None, key: str, table: Any) -> GitLabApp:
+    where = f"gitlab.{key}"
+    if not isinstance(table, dict):
+        raise ConfigError(path, where, "must be a table")
+    _reject_unknown(path, where, table, _GITLAB_KEYS)
+
+    url = _string(path, f"{where}.url", table.get("url", DEFAULT_GITLAB_URL))
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            path, f"{where}.url", f"{url!r} is not an http(s) URL of a GitLab instance"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(path, f"{where}.url", "must not have a query or fragment")
+
+    client_id = table.get("client_id")
+    if client_id is None:
+        raise ConfigError(
+            path, f"{where}.client_id", "missing: copy the Application ID from GitLab's app page"
+        )
+    client_id = _string(path, f"{where}.client_id", client_id)
+    secret = table.get("client_secret")
+    if secret is not None:
+        secret = _string(path, f"{where}.client_secret", secret)
+
+    scopes = table.get("scopes", list(DEFAULT_SCOPES))
+    if (
+        not isinstance(scopes, list)
+        or not scopes
+        or not all(isinstance(s, str) and s.strip() and " " not in s for s in scopes)
+    ):
+        raise ConfigError(
+            path, f"{where}.scopes", 'must be a non-empty list of scopes, e.g. ["api"]'
+        )
+
+    redirect = _string(
+        path, f"{where}.redirect_uri", table.get("redirect_uri", DEFAULT_REDIRECT_URI)
+    )
+    _check_redirect_uri(path, f"{where}.redirect_uri", redirect)
+
+    return GitLabApp(
+        key=key,
+        url=url.rstrip("/"),
+        client_id=client_id,
+        client_secret=secret,
+        scopes=tuple(scopes),
+        redirect_uri=redirect,
+    )
+
+
+def _check_redirect_uri(path: Path | None, key: str, uri: str) -> None:
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    if parts.scheme != "http" or host not in LOOPBACK_NAMES:
+        raise ConfigError(
+            path,
+            key,
+            f"{uri!r} must be http on a loopback host (127.0.0.1, [::1] or localhost), "
+            "e.g. http://127.0.0.1/callback: pac-tui receives the browser's answer itself",
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(path, key, f"{uri!r} has an invalid port") from None
+    if host == "localhost" and port is None:
+        raise ConfigError(
+            path,
+            key,
+            f"{uri!r}: GitLab matches localhost redirect URIs exactly, port included; "
+            "give a port or use http://127.0.0.1/callback (any free port then works)",
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(path, key, f"{uri!r} must not carry a query, fragment or user info")
+
+
+def _repository(
+    path: Path | None, index: int, table: Any, gitlab: Mapping[str, GitLabApp]
+) -> Repository:
+    where = f"repositories[{index}]"
+    if not isinstance(table, dict):
+        raise ConfigError(path, where, "must be a table")
+    _reject_unknown(path, where, table, _REPOSITORY_KEYS)
+
+    if "name" not in table:
+        raise ConfigError(path, f"{where}.name", "missing: every repository needs a unique name")
+    name = _string(path, f"{where}.name", table["name"])
+    if not NAME_RE.match(name):
+        raise ConfigError(
+            path, f"{where}.name", f"{name!r}: use letters, digits, '.', '_' and '-' only"
+        )
+    if "project" not in table:
+        raise ConfigError(
+            path, f"{where}.project", "missing: the GitLab project path, group/project"
+        )
+    project = _string(path, f"{where}.project", table["project"]).strip("/")
+    if not PROJECT_RE.match(project):
+        raise ConfigError(
+            path, f"{where}.project", f"{project!r} is not a GitLab project path like group/project"
+        )
+    gitlab_key = _string(path, f"{where}.gitlab", table.get("gitlab", "default"))
+    if gitlab_key not in gitlab:
+        defined = ", ".join(gitlab) or "none"
+        raise ConfigError(
+            path,
+            f"{where}.gitlab",
+            f"{gitlab_key!r} is not defined under [gitlab] (defined: {defined})",
+        )
+    secret = table.get("webhook_secret")
+    if secret is not None:
+        secret = _string(path, f"{where}.webhook_secret", secret)
+    binding = None
+    if "kubernetes" in table:
+        binding = _kubernetes(path, f"{where}.kubernetes", table["kubernetes"])
+    return Repository(
+        name=name,
+        project=project,
+        gitlab=gitlab[gitlab_key],
+        webhook_secret=secret,
+        kubernetes=binding,
+    )
+
+
+def parse_kubernetes_binding(table: Any, where: str, path: Path | None = None) -> KubernetesBinding:
+    """A `[repositories.kubernetes]` table read exactly as the config loader reads it.
+
+    Raises `ConfigError` (its key under `where`) when the table would be refused in the file.
+    """
+    return _kubernetes(path, where, table)
+
+
+def _kubernetes(path: Path | None, where: str, table: Any) -> KubernetesBinding:
+    if not isinstance(table, dict):
+        raise ConfigError(path, where, "must be a table")
+    _reject_unknown(path, where, table, _KUBERNETES_KEYS)
+    names = {}
+    for key in ("namespace", "repository"):
+        if key not in table:
+            what = "namespace" if key == "namespace" else "name of the PAC Repository resource"
+            raise ConfigError(path, f"{where}.{key}", f"missing: the {what}")
+        value = _string(path, f"{where}.{key}", table[key])
+        if len(value) > 253 or not _K8S_NAME_RE.match(value):
+            raise ConfigError(
+                path, f"{where}.{key}", f"{value!r} is not a Kubernetes name (a-z, 0-9, -)"
+            )
+        names[key] = value
+    mode = _string(path, f"{where}.mode", table.get("mode", "project-token"))
+    if mode not in TOKEN_MODES:
+        raise ConfigError(
+            path, f"{where}.mode", f'{mode!r}: use "project-token" or "oauth" (see README)'
+        )
+    context = table.get("context")
+    if context is not None:
+        context = _string(path, f"{where}.context", context)
+    days = table.get("token_days", 30)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
+        raise ConfigError(
+            path, f"{where}.token_days", "must be a whole number of days, 1 to 365 (GitLab's limit)"
+        )
+    return KubernetesBinding(
+        namespace=names["namespace"],
+        repository=names["repository"],
+        mode=mode,
+        context=context,
+        token_days=days,
+    )
+
+
+def _string(path: Path | None, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(path, key, "must be a non-empty string")
+    return value.strip()
+
+
+def _reject_unknown(path: Path | None, where: str, table: dict[str, Any], known: set[str]) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            path, f"{where}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(known))})"
+        )

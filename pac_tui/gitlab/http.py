@@ -1,0 +1,68 @@
+"""The one way pac-tui builds an HTTP client for a GitLab instance, and reads its failures.
+
+Every call to GitLab (OAuth endpoints, the REST API, the reachability and client checks) goes
+through a client from `http_client`: the same timeouts, the same User-Agent, the proxy variables
+honoured. `explain_http` turns a transport or HTTP failure into an error a person can act on; it
+names the instance and the action, never a token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from pac_tui.core.config import GitLabApp
+from pac_tui.core.errors import PacTuiError, ProviderRejected, ProviderUnavailable
+
+HTTP_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+USER_AGENT = "pac-tui"
+
+
+def client_options(**headers: str) -> dict[str, Any]:
+    """The keyword arguments every GitLab client is built with (also for authlib's client)."""
+    return {
+        "timeout": HTTP_TIMEOUT,
+        "trust_env": True,
+        "headers": {"User-Agent": USER_AGENT, **headers},
+    }
+
+
+def http_client(
+    *,
+    base_url: str = "",
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: httpx.Timeout = HTTP_TIMEOUT,
+    **headers: str,
+) -> httpx.AsyncClient:
+    """An httpx client for one GitLab instance; `headers` are added to the defaults."""
+    options = client_options(**headers)
+    options["timeout"] = timeout
+    return httpx.AsyncClient(base_url=base_url, transport=transport, **options)
+
+
+def explain_http(exc: BaseException, app: GitLabApp, action: str) -> PacTuiError:
+    """A transport error, a 4xx/5xx raised by `raise_for_status`, or a non-JSON answer, in words.
+
+    Anything else is not ours to explain and is raised again.
+    """
+    where = app.url
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        if status >= 500:
+            return ProviderUnavailable(
+                f"{where} answered HTTP {status} while trying to {action}; try again later"
+            )
+        hint = " (is this the URL of a GitLab instance?)" if status == 404 else ""
+        return ProviderRejected(f"{where} answered HTTP {status} while trying to {action}{hint}")
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderUnavailable(f"{where} did not answer in time while trying to {action}")
+    if isinstance(exc, httpx.TransportError):
+        reason = str(exc) or type(exc).__name__
+        return ProviderUnavailable(f"cannot reach {where} to {action}: {reason}")
+    if isinstance(exc, ValueError):
+        return ProviderRejected(
+            f"{where} gave an answer that is not an OAuth token response while trying to "
+            f"{action}; is this the URL of a GitLab instance?"
+        )
+    raise exc

@@ -1,0 +1,1 @@
+"""Feeds: background work that the dashboard starts, whose results come back as messages."""

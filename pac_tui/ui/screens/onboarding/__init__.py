@@ -1,0 +1,1 @@
+"""The onboarding walkthrough: from nothing configured to PAC running pipelines for a repository."""

@@ -1,0 +1,130 @@
+"""The webhook journal's file: where it lives (mode 0600), its connections, its schema version.
+
+`JournalFile` creates the file and its data dir, opens connections (autocommit, explicit
+transactions, a busy timeout for other processes holding the write lock), checks the schema
+version, configures the writer's connection (WAL, synchronous=FULL) and creates or migrates the
+schema under the write lock (`journal_schema` holds the statements). It turns SQLite errors into
+StoreErrors that name the file. The readers (journal_reader.py) and the writer (journal_batch.py)
+build on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+from pac_tui.core.errors import StoreError
+from pac_tui.webhooks.journal import schema
+
+SCHEMA_VERSION = schema.VERSION  # 2: compressed bodies
+BUSY_TIMEOUT_S = 5.0  # another process holding the write lock
+# Checkpoint the WAL into the DB every ~64 MiB instead of SQLite's 4 MiB: the random index pages
+# (Idempotency-Keys are UUIDs) that many batches dirty are then copied once, not once per batch.
+# The writer's page cache holds the indexes of a full journal, so inserts seldom read the disk.
+WAL_AUTOCHECKPOINT_PAGES = 16384
+WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is truncated to after a checkpoint
+WRITER_CACHE_KIB = 32 * 1024
+
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
+
+class JournalFile:
+    """The journal file at `path`: opening, creating and migrating it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def _ensure_file(self) -> None:
+        """Create the data dir (0700) and an empty journal file (0600) unless they exist."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                mode = self.path.stat().st_mode
+                if not stat.S_ISREG(mode):
+                    raise StoreError(f"the webhook journal {self.path} is not a file") from None
+                if stat.S_IMODE(mode) & 0o077:
+                    os.chmod(self.path, 0o600)
+            else:
+                os.close(fd)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the webhook journal {self.path}: {exc.strerror}"
+            ) from None
+
+    def _connect(self, *, create: bool) -> sqlite3.Connection:
+        uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+        try:
+            return sqlite3.connect(
+                uri,
+                uri=True,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,  # autocommit; transactions are explicit
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise self._error("open", exc) from None
+
+    def _open_existing(self) -> sqlite3.Connection | None:
+        if not self.path.exists():
+            return None
+        return self._connect(create=False)
+
+    def _check_version(self, conn: sqlite3.Connection) -> int:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the webhook journal {self.path} has schema version {version}, newer than this "
+                f"pac-tui knows ({SCHEMA_VERSION}); upgrade pac-tui or move the file away"
+            )
+        if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise StoreError(
+                f"{self.path} is an SQLite database but not a pac-tui webhook journal; it was "
+                "left untouched: move it away"
+            )
+        return version
+
+    def _error(self, action: str, exc: sqlite3.Error) -> StoreError:
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            return StoreError(
+                f"the webhook journal {self.path} is damaged or not a database ({exc}); it was "
+                "left untouched: move it away to start a new one"
+            )
+        return StoreError(f"cannot {action} the webhook journal {self.path}: {exc}")
+
+    def _configure_writer(self, conn: sqlite3.Connection) -> None:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(
+                f"the webhook journal {self.path} cannot use WAL mode (got {mode!r}); put the "
+                "data dir on a local file system"
+            )
+        conn.execute("PRAGMA synchronous = FULL")  # an acknowledged delivery survives a crash
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+
+    def _prepare_schema(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")  # decide under the write lock: other processes may race
+        try:
+            version = self._check_version(conn)
+            if version == 0:
+                for statement in schema.SCHEMA_V1:
+                    conn.execute(statement)
+                version = 1
+            while version < SCHEMA_VERSION:
+                for statement in schema.MIGRATIONS[version]:
+                    conn.execute(statement)
+                version += 1
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise

@@ -1,0 +1,1 @@
+"""`webhook serve --workers N`: receiver processes in front of one journal-writer process."""

@@ -1,0 +1,126 @@
+"""`pac-tui webhook serve --workers N`: N receiver processes in front of one journal writer.
+
+One CPython process tops out near 5,000 deliveries/s on a small machine: HTTP and judging keep
+its one core busy (bench/RESULTS.md). With N > 1:
+
+- The parent binds N listening sockets to the same address with SO_REUSEPORT (the kernel spreads
+  the connections over them), forks N workers, and then becomes the **journal writer**: it owns
+  the journal's only write connection.
+- Each worker runs the aiohttp receiver (HTTP, token check, summaries, relay, printing) on its
+  own event loop. Its journal is a `JournalClient`: `append` sends the encoded row to the writer
+  over a socketpair and waits for the writer's answer.
+- The writer reads whatever the workers sent, writes it all in one transaction (the same group
+  commit as in one process: one multi-row INSERT, COMMIT with synchronous=FULL) and only then
+  answers each worker with the row ids. A worker answers 2xx only once it has that answer, so a
+  2xx still means the row is committed.
+
+If the writer dies, the workers fail the deliveries they wait for (503: GitLab retries) and exit.
+If a worker dies, the others go on (its listening socket closes with it). SIGTERM or SIGINT to
+the parent stops the workers (each finishes what it has in flight), then the writer.
+
+The pieces: worker_process.py (a receiver process), journal_client.py (its journal),
+writer_process.py (the writer), worker_frames.py (the messages between them).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from typing import TextIO
+
+from pac_tui.core.errors import PacTuiError
+from pac_tui.webhooks.journal.client import JournalClient
+from pac_tui.webhooks.journal.group_commit import Journal
+from pac_tui.webhooks.multiproc.worker import WorkerSpec, worker_main
+from pac_tui.webhooks.multiproc.writer import READY_TIMEOUT_S, Worker, Writer
+
+__all__ = [
+    "READY_TIMEOUT_S",
+    "JournalClient",
+    "WorkerSpec",
+    "default_workers",
+    "listen_reuseport",
+    "serve",
+]
+
+
+def default_workers() -> int:
+    """One receiver per CPU where the kernel balances SO_REUSEPORT sockets (Linux), else 1."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def listen_reuseport(host: str, port: int, count: int) -> tuple[list[socket.socket], str]:
+    """`count` listening sockets on host:port (0: any free port) sharing it with SO_REUSEPORT;
+    returns them and the URL. Refuses a port that anything else already listens on."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except OSError as exc:
+        raise _listen_error(host, port, exc) from None
+    sockets: list[socket.socket] = []
+    try:
+        if port:
+            # SO_REUSEPORT alone would let this join another server on the port (even another
+            # pac-tui): a plain bind first fails if anything holds it.
+            with socket.socket(family, kind, proto) as probe:
+                probe.bind(address)
+        for _ in range(count):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(address)
+            address = (address[0], sock.getsockname()[1], *address[2:])
+            sock.listen(1024)
+            sock.setblocking(False)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise _listen_error(host, port, exc) from None
+    shown = f"[{address[0]}]" if family == socket.AF_INET6 else address[0]
+    return sockets, f"http://{shown}:{address[1]}/"
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> PacTuiError:
+    return PacTuiError(
+        f"cannot listen for webhooks on {host}:{port}: {exc.strerror or exc}; "
+        "choose another --port (or [webhook] port) or stop what uses it"
+    )
+
+
+def serve(spec: WorkerSpec, host: str, port: int, workers: int, err: TextIO) -> int:
+    """Run `workers` receiver processes and the journal writer until SIGTERM / SIGINT."""
+    journal = Journal(spec.journal_path, retention=spec.config.webhook.retention)
+    journal.open_writer()  # creates or migrates the file; errors surface before any fork
+    journal.close_writer()
+    listeners, url = listen_reuseport(host, port, workers)
+    procs: list[Worker] = []
+    try:
+        for index in range(workers):
+            mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            pid = os.fork()
+            if pid == 0:  # the worker
+                mine.close()
+                for other in procs:
+                    other.sock.close()
+                for i, listener in enumerate(listeners):
+                    if i != index:
+                        listener.close()
+                worker_main(spec, index, listeners[index], theirs)
+            theirs.close()
+            procs.append(Worker(index, pid, mine))
+    finally:
+        for listener in listeners:
+            listener.close()
+    return Writer(Journal(spec.journal_path, retention=spec.config.webhook.retention), procs).run(
+        lambda: print(
+            f"Receiving GitLab webhooks at {url} (journal: {spec.journal_path}; {workers} "
+            "receiver processes). Ctrl+C stops.",
+            file=err,
+            flush=True,
+        ),
+        err,
+    )

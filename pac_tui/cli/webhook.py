@@ -175,13 +175,13 @@ def fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def _open_journal(ctx: Context) -> Any:
-    from pac_tui.webhooks.journal import Journal
+    from pac_tui.webhooks.journal import JournalReader
     from pac_tui.webhooks.service import journal_path
 
     path = journal_path(data_dir(os.environ))
     if not path.exists():
         raise PacTuiError(f"no webhook journal at {path} yet: run pac-tui webhook serve first")
-    return Journal(path, retention=ctx.config.webhook.retention)
+    return JournalReader(path)
 
 
 def cmd_events(ctx: Context, args: argparse.Namespace) -> int:

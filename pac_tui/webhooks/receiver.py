@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import orjson
@@ -19,14 +19,15 @@ from aiohttp import web
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Config
 from pac_tui.core.errors import PacTuiError
-from pac_tui.webhooks.journal.group_commit import Journal
+from pac_tui.webhooks.callbacks import MaybeAwaitable, run_callback
+from pac_tui.webhooks.journal import JournalWriter
 from pac_tui.webhooks.models import TOKEN_HEADER, Delivery, Verdict, redact_headers
 from pac_tui.webhooks.summary import summarize
 
 MAX_BODY = 25 * 1024 * 1024
 MAX_STORED_MALFORMED = 64 * 1024  # a malformed body is kept as evidence, up to this size
 
-OnDelivery = Callable[[Delivery, Mapping[str, str], bytes], Awaitable[None] | None]
+OnDelivery = Callable[[Delivery, Mapping[str, str], bytes], MaybeAwaitable]
 
 
 class Receiver:
@@ -39,7 +40,7 @@ class Receiver:
     def __init__(
         self,
         config: Config,
-        journal: Journal,
+        journal: JournalWriter,
         clock: Clock,
         on_delivery: OnDelivery | None = None,
     ) -> None:
@@ -118,9 +119,7 @@ class Receiver:
         appended = await self.journal.append(delivery)
         stored = replace(delivery, id=appended.id)
         if self.on_delivery is not None and not appended.duplicate:
-            result = self.on_delivery(stored, headers, body)
-            if result is not None:
-                await result
+            await run_callback(self.on_delivery, stored, headers, body)
         return stored
 
     def judge(self, headers: Mapping[str, str], body: bytes, source: str = "http") -> Delivery:

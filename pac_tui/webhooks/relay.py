@@ -14,17 +14,18 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
 
 from pac_tui.core.errors import ProviderUnavailable, UsageError
+from pac_tui.webhooks.callbacks import MaybeAwaitable, run_callback
 from pac_tui.webhooks.models import REDACTED, TOKEN_HEADER
 
 log = logging.getLogger(__name__)
 
-StatusCallback = Callable[[int | None, str], Awaitable[None] | None]
+StatusCallback = Callable[[int | None, str], MaybeAwaitable]
 
 # Headers that describe one hop, not the delivery: httpx sets its own. Content-Encoding goes too,
 # because the receiver hands over the decoded body.
@@ -271,9 +272,7 @@ class Relay:
             return
         text = _scrub(text, _secrets(job.headers))
         try:
-            result = self._on_status(job.delivery_id, text)
-            if inspect.isawaitable(result):
-                await result
+            await run_callback(self._on_status, job.delivery_id, text)
         except Exception:
             log.exception("relay status callback failed for delivery %s", job.delivery_id)
 

@@ -8,21 +8,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Config
-from pac_tui.webhooks.journal.group_commit import Journal
+from pac_tui.webhooks.callbacks import MaybeAwaitable, run_callback
+from pac_tui.webhooks.journal import JOURNAL_NAME, Journal, JournalWriter
 from pac_tui.webhooks.models import Delivery, Verdict
 from pac_tui.webhooks.receiver import Receiver
 from pac_tui.webhooks.relay import Relay
 from pac_tui.webhooks.smee import SmeeSource
 
-JOURNAL_NAME = "events.sqlite3"
 RELAYED = frozenset({Verdict.ACCEPTED, Verdict.UNVERIFIED, Verdict.UNKNOWN_REPO})
 
-Listener = Callable[[Delivery], Awaitable[None] | None]
+Listener = Callable[[Delivery], MaybeAwaitable]
 
 
 def journal_path(data_dir: Path) -> Path:
@@ -40,11 +40,11 @@ class WebhookService:
         smee_url: str | None = None,
         on_delivery: Listener | None = None,
         on_smee_state: Callable[[str], None] | None = None,
-        journal: Journal | None = None,
+        journal: JournalWriter | None = None,
     ) -> None:
-        # `journal`: another implementation of Journal's writes (a worker of `webhook serve
-        # --workers N` hands its rows to the writer process); by default the journal in data_dir.
-        self.journal = journal or Journal(
+        # `journal`: another JournalWriter (a worker of `webhook serve --workers N` hands its rows
+        # to the writer process); by default the journal in data_dir, which can also be read.
+        self.journal: JournalWriter = journal or Journal(
             journal_path(data_dir), retention=config.webhook.retention
         )
         self.receiver = Receiver(config, self.journal, clock, on_delivery=self._delivered)
@@ -89,9 +89,7 @@ class WebhookService:
         if self.relay is not None and delivery.verdict in RELAYED:
             self.relay.submit(delivery.id, dict(headers), body)
         if self.on_delivery is not None:
-            result = self.on_delivery(delivery)
-            if result is not None:
-                await result
+            await run_callback(self.on_delivery, delivery)
 
     async def _relay_status(self, delivery_id: int | None, status: str) -> None:
         if delivery_id is not None:

@@ -381,22 +381,21 @@ async def test_append_needs_a_running_journal(tmp_path: Path) -> None:
 
 async def test_a_failing_batch_acknowledges_nothing(journal: Journal) -> None:
     await journal.append(delivery(0))
-    loop = asyncio.get_running_loop()
 
     def disk_full(pages: int) -> None:  # runs in the writer thread, on the writer's connection
-        journal._conn.execute(f"PRAGMA max_page_count = {pages}")
+        journal.batch.connection.execute(f"PRAGMA max_page_count = {pages}")
 
     def page_count() -> int:
-        return journal._conn.execute("PRAGMA page_count").fetchone()[0]
+        return journal.batch.connection.execute("PRAGMA page_count").fetchone()[0]
 
-    used = await loop.run_in_executor(journal._executor, page_count)
-    await loop.run_in_executor(journal._executor, disk_full, used)
+    used = await journal.writer.call(page_count)
+    await journal.writer.call(disk_full, used)
     big = [Delivery(**{**delivery(n).__dict__, "body": os.urandom(20_000)}) for n in range(1, 40)]
     results = await asyncio.gather(*(journal.append(d) for d in big), return_exceptions=True)
     assert all(isinstance(r, StoreError) for r in results), results
     assert "full" in str(results[0]) and str(journal.path) in str(results[0])
     assert journal.count() == 1
-    await loop.run_in_executor(journal._executor, disk_full, 1_000_000)
+    await journal.writer.call(disk_full, 1_000_000)
     appended = await journal.append(delivery(40))  # the writer carries on once there is room
     assert journal.get(appended.id) is not None
     assert journal.count() == 2
@@ -406,7 +405,7 @@ async def test_a_crashing_writer_fails_its_waiters(journal: Journal) -> None:
     def broken(batch: list) -> list:
         raise OSError("I/O error")
 
-    journal._write_batch = broken  # type: ignore[method-assign]
+    journal.batch.write = broken  # type: ignore[method-assign]
     results = await asyncio.gather(
         *(journal.append(delivery(n)) for n in range(10)), return_exceptions=True
     )
@@ -419,8 +418,8 @@ async def test_a_stopped_writer_fails_every_waiter(tmp_path: Path) -> None:
     await j.start()
     tasks = [asyncio.create_task(j.append(delivery(n))) for n in range(100)]
     await asyncio.sleep(0)
-    assert j._writer_task is not None
-    j._writer_task.cancel()  # what the loop does to leftover tasks when it shuts down
+    assert j.writer.task is not None
+    j.writer.task.cancel()  # what the loop does to leftover tasks when it shuts down
     results = await asyncio.gather(*tasks, return_exceptions=True)
     for r in results:
         assert isinstance(r, StoreError) and "writer was stopped" in str(r)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from pac_tui.core.errors import PacTuiError
 from pac_tui.ui.widgets.event_log import LogEntry
 from pac_tui.ui.widgets.webhook_pane import WebhookPane
-from pac_tui.webhooks.journal.group_commit import Journal
+from pac_tui.webhooks.journal import JournalReader
 from pac_tui.webhooks.models import Delivery
 from pac_tui.webhooks.service import WebhookService, journal_path
 
@@ -30,9 +30,7 @@ class WebhookFeed:
         self.last_per_repo: dict[str, LogEntry] = {}
         self._changed = False
         self._tail: asyncio.Task[None] | None = None
-        self.reader = Journal(
-            journal_path(self.ctx.store.data_dir), retention=self.ctx.config.webhook.retention
-        )
+        self.reader = JournalReader(journal_path(self.ctx.store.data_dir))
 
     @property
     def pane(self) -> WebhookPane:

@@ -1,37 +1,39 @@
 """Writing the webhook journal one batch at a time: each batch is one transaction.
 
-`BatchJournal` owns the journal's only write connection. `_write_batch` runs a batch of queued
-writes (deliveries and relay statuses) in one transaction: one multi-row INSERT, the relay-status
+`BatchWriter` owns the journal's only write connection. `write` runs a batch of writes
+(deliveries and relay statuses) in one transaction: one multi-row INSERT, the relay-status
 updates, the retention prune, a single COMMIT (WAL mode, `synchronous=FULL`). Deliveries with an
 `Idempotency-Key` already in the journal (or earlier in the same batch) are stored once: the row
 holding the key has its `redeliveries` incremented. The journal keeps at most `retention` rows;
 each batch deletes the rows that fell out of the window, in the same transaction (one index seek
 when there is nothing to delete).
 
-`Journal` (journal.py) calls `_write_batch` from its writer thread (group commit); the writer
-process of `webhook serve --workers N` (writer_process.py) calls it through `open_writer` /
-`write` / `close_writer`, without a loop or a thread.
+It is synchronous and has no loop or thread of its own: the group-commit writer (group_commit.py)
+calls it from its writer thread, the writer process of `webhook serve --workers N`
+(multiproc/writer.py) calls it directly.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pac_tui.core.errors import StoreError
 from pac_tui.webhooks.journal import schema
-from pac_tui.webhooks.journal.reader import JournalReader
+from pac_tui.webhooks.journal.file import JournalFile
 
 MAX_BATCH = 1000  # deliveries per transaction
 # SQLite binds at most 32,766 parameters per statement: 14 per row, one per key.
 MAX_ROWS_PER_INSERT = 500
 MAX_KEYS_PER_QUERY = 1000
+
+# One write: (True, the params `schema.encode` made) inserts a delivery; (False, (status, id))
+# records a relay status.
+Write = tuple[bool, tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -42,93 +44,54 @@ class Appended:
     duplicate: bool
 
 
-class _Op:
-    """One queued write: an insert (params of `schema.encode`) or a relay-status update."""
-
-    __slots__ = ("future", "insert", "params")
-
-    def __init__(
-        self,
-        insert: bool,
-        params: tuple[Any, ...],
-        future: asyncio.Future[Any] | concurrent.futures.Future[Any] | None,
-    ) -> None:
-        self.insert = insert
-        self.params = params
-        self.future = future
-
-
-class BatchJournal(JournalReader):
+class BatchWriter:
     """The journal at `path`, written synchronously one batch (transaction) at a time.
 
-    `batches` counts the write transactions committed so far.
+    `batches` counts the write transactions committed so far. `connection` is the write
+    connection while the writer is open (None otherwise); use it only from the thread that
+    writes.
     """
 
     def __init__(self, path: Path, *, retention: int = 1_000_000) -> None:
         if retention < 1:
             raise ValueError("retention must be at least 1 delivery")
-        super().__init__(path)
+        self.file = JournalFile(path)
         self.retention = retention
         self.batches = 0
-        self._state = "new"  # new → running → closing → closed (journal.py), or new → writing
-        self._conn: sqlite3.Connection | None = None  # the writer's own connection
-        self._pruned_upto = 0  # writer only
+        self.connection: sqlite3.Connection | None = None
+        self._opened = False  # a writer opens once (a failed open may be retried)
+        self._pruned_upto = 0
 
-    # -- synchronous writing (the writer process of `webhook serve --workers N`) ---------------
+    @property
+    def path(self) -> Path:
+        return self.file.path
 
-    def open_writer(self) -> None:
-        """Open (or create) the journal for `write`, without a loop or a writer thread."""
-        if self._state != "new":
+    def open(self) -> None:
+        """Open (or create, or migrate) the journal for `write`; StoreError if it is unusable."""
+        if self._opened:
             raise StoreError(f"the webhook journal {self.path} was already started")
-        self._open_writer()
-        self._state = "writing"
+        self.connection = self.file.open_for_writing()
+        self._opened = True
 
-    def write(self, ops: list[tuple[bool, tuple[Any, ...]]]) -> list[Any]:
-        """Write (insert?, params) operations in one transaction; returns once it is committed.
+    def write(self, writes: Sequence[Write]) -> list[Any]:
+        """Write `writes` in one transaction; returns once it is committed.
 
-        Params as `schema.encode` makes them (insert) or (status, id) (relay status); the result
-        of each is an `Appended` or a bool, as `append` and `aset_relay_status` return them.
-        Raises sqlite3.Error or StoreError: then nothing of the batch was stored.
+        The result of each is an `Appended` (insert) or a bool (relay status: False when there is
+        no such row). Raises sqlite3.Error or StoreError: then nothing of the batch was stored.
         """
-        results = self._write_batch([_Op(insert, params, None) for insert, params in ops])
-        self.batches += 1
-        return results
-
-    def close_writer(self) -> None:
-        self._close_writer()
-        self._state = "closed"
-        self._close_readers()
-
-    # -- the write connection and one batch's transaction (the writer thread or process) -------
-
-    def _open_writer(self) -> None:
-        self._ensure_file()
-        conn = self._connect(create=True)
-        try:
-            self._configure_writer(conn)
-            self._prepare_schema(conn)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise self._error("open", exc) from None
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-
-    def _write_batch(self, batch: list[_Op]) -> list[Any]:
-        conn = self._conn
+        conn = self.connection
         if conn is None:
             raise StoreError(f"the webhook journal {self.path} is not open")
-        results: list[Any] = [None] * len(batch)
+        results: list[Any] = [None] * len(writes)
         bound = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
-            inserts = [i for i, op in enumerate(batch) if op.insert]
+            inserts = [i for i, (insert, _) in enumerate(writes) if insert]
             if inserts:
-                bound = self._insert_batch(conn, batch, inserts, results) - self.retention
-            for i, op in enumerate(batch):
-                if not op.insert:
-                    results[i] = conn.execute(schema.SET_RELAY_STATUS, op.params).rowcount > 0
+                bound = self._insert_batch(conn, writes, inserts, results) - self.retention
+            for i, (insert, params) in enumerate(writes):
+                if not insert:
+                    results[i] = conn.execute(schema.SET_RELAY_STATUS, params).rowcount > 0
             if bound > self._pruned_upto:
                 conn.execute(schema.PRUNE, (bound,))
             conn.execute("COMMIT")
@@ -137,17 +100,31 @@ class BatchJournal(JournalReader):
                 conn.execute("ROLLBACK")
             raise
         self._pruned_upto = max(self._pruned_upto, bound)
+        self.batches += 1
         return results
 
+    def close(self) -> None:
+        """Close the write connection (harmless when it is not open); the writer cannot reopen."""
+        self._opened = True
+        conn, self.connection = self.connection, None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA optimize")
+            conn.close()
+
     def _insert_batch(
-        self, conn: sqlite3.Connection, batch: list[_Op], inserts: list[int], results: list[Any]
+        self,
+        conn: sqlite3.Connection,
+        writes: Sequence[Write],
+        inserts: list[int],
+        results: list[Any],
     ) -> int:
         """Insert the batch's deliveries (inside the open transaction); returns the newest id.
 
         A delivery whose Idempotency-Key is already stored, or new earlier in this batch, is not
         inserted: the row holding the key has its `redeliveries` raised instead.
         """
-        keys = {k for i in inserts if (k := batch[i].params[schema.KEY_INDEX]) is not None}
+        keys = {k for i in inserts if (k := writes[i][1][schema.KEY_INDEX]) is not None}
         stored: dict[str, int] = {}
         for chunk in _chunks(list(keys), MAX_KEYS_PER_QUERY):
             stored.update(conn.execute(schema.find_keys(len(chunk)), chunk).fetchall())
@@ -157,7 +134,7 @@ class BatchJournal(JournalReader):
         first_new: dict[str, int] = {}  # key → index in new_rows
         duplicate_of: list[tuple[int, int]] = []  # (batch index, index in new_rows)
         for i in inserts:
-            params = batch[i].params
+            params = writes[i][1]
             key = params[schema.KEY_INDEX]
             if key is not None and key in stored:
                 row_id = stored[key]
@@ -187,24 +164,20 @@ class BatchJournal(JournalReader):
             conn.executemany(schema.BUMP_REDELIVERIES, [(k, v) for v, k in bumps.items()])
         return newest
 
-    def _close_writer(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.execute("PRAGMA optimize")
-            self._conn.close()
-            self._conn = None
 
-    def _set_relay_status_directly(self, delivery_id: int, status: str) -> bool:
-        conn = self._open_existing()
-        if conn is None:
-            return False
-        try:
-            conn.execute("PRAGMA synchronous = FULL")
-            return conn.execute(schema.SET_RELAY_STATUS, (status, delivery_id)).rowcount > 0
-        except sqlite3.Error as exc:
-            raise self._error("write", exc) from None
-        finally:
-            conn.close()
+def write_relay_status(file: JournalFile, delivery_id: int, status: str) -> bool:
+    """Record a relay status on a connection of its own, outside any writer (none is running,
+    or the caller is the writer's own loop); False when there is no such row or no journal."""
+    conn = file.open_existing()
+    if conn is None:
+        return False
+    try:
+        conn.execute("PRAGMA synchronous = FULL")
+        return conn.execute(schema.SET_RELAY_STATUS, (status, delivery_id)).rowcount > 0
+    except sqlite3.Error as exc:
+        raise file.error("write", exc) from None
+    finally:
+        conn.close()
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

@@ -2,10 +2,10 @@
 
 `JournalFile` creates the file and its data dir, opens connections (autocommit, explicit
 transactions, a busy timeout for other processes holding the write lock), checks the schema
-version, configures the writer's connection (WAL, synchronous=FULL) and creates or migrates the
-schema under the write lock (`journal_schema` holds the statements). It turns SQLite errors into
-StoreErrors that name the file. The readers (journal_reader.py) and the writer (journal_batch.py)
-build on it.
+version, and opens the two kinds of connection the journal uses: the writer's (WAL,
+synchronous=FULL, the schema created or migrated under the write lock; `schema` holds the
+statements) and a reader's (query-only). It turns SQLite errors into StoreErrors that name the
+file. The reader (reader.py) and the batch writer (batch.py) each hold one.
 """
 
 from __future__ import annotations
@@ -38,6 +38,82 @@ class JournalFile:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
+    def open_for_writing(self) -> sqlite3.Connection:
+        """The write connection: creates the file (0600) if needed, WAL, the schema up to date."""
+        self._ensure_file()
+        conn = self.connect(create=True)
+        try:
+            self._configure_writer(conn)
+            self._prepare_schema(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self.error("open", exc) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def open_for_reading(self) -> sqlite3.Connection | None:
+        """A query-only connection; None while there is no journal (nothing to read yet)."""
+        conn = self.open_existing()
+        if conn is None:
+            return None
+        try:
+            if self.check_version(conn) == 0:  # being created right now: nothing to read yet
+                conn.close()
+                return None
+            conn.execute("PRAGMA query_only = ON")
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self.error("read", exc) from None
+            raise
+        return conn
+
+    def open_existing(self) -> sqlite3.Connection | None:
+        """A plain connection to the file, or None if it does not exist (never creates it)."""
+        if not self.path.exists():
+            return None
+        return self.connect(create=False)
+
+    def connect(self, *, create: bool) -> sqlite3.Connection:
+        uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+        try:
+            return sqlite3.connect(
+                uri,
+                uri=True,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,  # autocommit; transactions are explicit
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise self.error("open", exc) from None
+
+    def check_version(self, conn: sqlite3.Connection) -> int:
+        """The file's schema version (0: empty); StoreError for a newer or a foreign database."""
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the webhook journal {self.path} has schema version {version}, newer than this "
+                f"pac-tui knows ({SCHEMA_VERSION}); upgrade pac-tui or move the file away"
+            )
+        if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise StoreError(
+                f"{self.path} is an SQLite database but not a pac-tui webhook journal; it was "
+                "left untouched: move it away"
+            )
+        return version
+
+    def error(self, action: str, exc: sqlite3.Error) -> StoreError:
+        """The StoreError for an SQLite error while doing `action` ("open", "read", "write")."""
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            return StoreError(
+                f"the webhook journal {self.path} is damaged or not a database ({exc}); it was "
+                "left untouched: move it away to start a new one"
+            )
+        return StoreError(f"cannot {action} the webhook journal {self.path}: {exc}")
+
     def _ensure_file(self) -> None:
         """Create the data dir (0700) and an empty journal file (0600) unless they exist."""
         try:
@@ -57,47 +133,6 @@ class JournalFile:
                 f"cannot create the webhook journal {self.path}: {exc.strerror}"
             ) from None
 
-    def _connect(self, *, create: bool) -> sqlite3.Connection:
-        uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
-        try:
-            return sqlite3.connect(
-                uri,
-                uri=True,
-                timeout=BUSY_TIMEOUT_S,
-                isolation_level=None,  # autocommit; transactions are explicit
-                check_same_thread=False,
-            )
-        except sqlite3.Error as exc:
-            raise self._error("open", exc) from None
-
-    def _open_existing(self) -> sqlite3.Connection | None:
-        if not self.path.exists():
-            return None
-        return self._connect(create=False)
-
-    def _check_version(self, conn: sqlite3.Connection) -> int:
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"the webhook journal {self.path} has schema version {version}, newer than this "
-                f"pac-tui knows ({SCHEMA_VERSION}); upgrade pac-tui or move the file away"
-            )
-        if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            raise StoreError(
-                f"{self.path} is an SQLite database but not a pac-tui webhook journal; it was "
-                "left untouched: move it away"
-            )
-        return version
-
-    def _error(self, action: str, exc: sqlite3.Error) -> StoreError:
-        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-            return StoreError(
-                f"the webhook journal {self.path} is damaged or not a database ({exc}); it was "
-                "left untouched: move it away to start a new one"
-            )
-        return StoreError(f"cannot {action} the webhook journal {self.path}: {exc}")
-
     def _configure_writer(self, conn: sqlite3.Connection) -> None:
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
@@ -113,7 +148,7 @@ class JournalFile:
     def _prepare_schema(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")  # decide under the write lock: other processes may race
         try:
-            version = self._check_version(conn)
+            version = self.check_version(conn)
             if version == 0:
                 for statement in schema.SCHEMA_V1:
                     conn.execute(statement)

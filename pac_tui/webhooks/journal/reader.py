@@ -1,9 +1,11 @@
-"""The read side of the webhook journal: queries from any thread, beside the writer.
+"""The read side of the webhook journal: queries from any thread, with no writer needed.
 
 Reads are synchronous and may be called from any thread: each thread gets its own read connection,
 and WAL mode lets readers run beside the writer (and beside other processes, e.g. `pac-tui events
 --follow` next to `pac-tui webhook serve`). A journal file that does not exist yet reads as empty;
-a version 1 journal that no writer has migrated yet is read as it is.
+a version 1 journal that no writer has migrated yet is read as it is. Read-only users (the
+dashboard's history and follow, `pac-tui events`) open a `JournalReader` alone; `Journal`
+(local.py) holds one beside its writer.
 """
 
 from __future__ import annotations
@@ -23,15 +25,20 @@ from pac_tui.webhooks.journal.file import JournalFile
 from pac_tui.webhooks.models import Delivery
 
 
-class JournalReader(JournalFile):
-    """Reads of the journal at `path`; `_close_readers` closes every thread's connection."""
+class JournalReader:
+    """Reads of the journal at `path`; `close` closes every thread's connection (reads may go on:
+    they open new ones)."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path)
+        self.file = JournalFile(path)
         self._local = threading.local()  # per-thread read connections
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._generation = 0  # bumped when read connections are closed
+
+    @property
+    def path(self) -> Path:
+        return self.file.path
 
     def get(self, delivery_id: int) -> Delivery | None:
         rows = self._query(schema.SELECT + " WHERE id = ?", (delivery_id,))
@@ -80,8 +87,17 @@ class JournalReader(JournalFile):
             found = self._query(schema.LAST_OF_REPOS, (json.dumps(list(repos)),))
         return {d.repo: d for d in found if d.repo is not None}
 
+    def close(self) -> None:
+        """Close the read connection of every thread."""
+        with self._readers_lock:
+            self._generation += 1
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
     def _query(self, sql: str, params: tuple[Any, ...], *, decode: bool = True) -> list[Any]:
-        conn = self._reader()
+        conn = self._connection()
         if conn is None:
             return []
         try:
@@ -94,7 +110,7 @@ class JournalReader(JournalFile):
                 # bodies are all stored as received.
                 rows = conn.execute(sql.replace(schema.SELECT, schema.SELECT_V1), params).fetchall()
         except sqlite3.Error as exc:
-            raise self._error("read", exc) from None
+            raise self.file.error("read", exc) from None
         if not decode:
             return rows
         try:
@@ -105,34 +121,16 @@ class JournalReader(JournalFile):
                 "untouched"
             ) from None
 
-    def _reader(self) -> sqlite3.Connection | None:
+    def _connection(self) -> sqlite3.Connection | None:
         """This thread's read connection; None while there is no journal file (nothing to read)."""
         local = self._local
         conn: sqlite3.Connection | None = getattr(local, "conn", None)
         if conn is not None and local.generation == self._generation:
             return conn
-        conn = self._open_existing()
+        conn = self.file.open_for_reading()
         if conn is None:
             return None
-        try:
-            if self._check_version(conn) == 0:  # being created right now: nothing to read yet
-                conn.close()
-                return None
-            conn.execute("PRAGMA query_only = ON")
-        except BaseException as exc:
-            conn.close()
-            if isinstance(exc, sqlite3.Error):
-                raise self._error("read", exc) from None
-            raise
         with self._readers_lock:
             self._readers.append(conn)
             local.conn, local.generation = conn, self._generation
         return conn
-
-    def _close_readers(self) -> None:
-        with self._readers_lock:
-            self._generation += 1
-            readers, self._readers = self._readers, []
-        for conn in readers:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()

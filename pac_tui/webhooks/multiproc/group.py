@@ -7,7 +7,7 @@ its one core busy (bench/RESULTS.md). With N > 1:
   the connections over them), forks N workers, and then becomes the **journal writer**: it owns
   the journal's only write connection.
 - Each worker runs the aiohttp receiver (HTTP, token check, summaries, relay, printing) on its
-  own event loop. Its journal is a `JournalClient`: `append` sends the encoded row to the writer
+  own event loop. Its journal is a `ProcessWriter`: `append` sends the encoded row to the writer
   over a socketpair and waits for the writer's answer.
 - The writer reads whatever the workers sent, writes it all in one transaction (the same group
   commit as in one process: one multi-row INSERT, COMMIT with synchronous=FULL) and only then
@@ -18,8 +18,8 @@ If the writer dies, the workers fail the deliveries they wait for (503: GitLab r
 If a worker dies, the others go on (its listening socket closes with it). SIGTERM or SIGINT to
 the parent stops the workers (each finishes what it has in flight), then the writer.
 
-The pieces: worker_process.py (a receiver process), journal_client.py (its journal),
-writer_process.py (the writer), worker_frames.py (the messages between them).
+The pieces: worker.py (a receiver process), journal/process_writer.py (its journal), writer.py
+(the writer, over journal/batch.py's `BatchWriter`), frames.py (the messages between them).
 """
 
 from __future__ import annotations
@@ -30,14 +30,12 @@ import sys
 from typing import TextIO
 
 from pac_tui.core.errors import PacTuiError
-from pac_tui.webhooks.journal.client import JournalClient
-from pac_tui.webhooks.journal.group_commit import Journal
+from pac_tui.webhooks.journal.batch import BatchWriter
 from pac_tui.webhooks.multiproc.worker import WorkerSpec, worker_main
 from pac_tui.webhooks.multiproc.writer import READY_TIMEOUT_S, Worker, Writer
 
 __all__ = [
     "READY_TIMEOUT_S",
-    "JournalClient",
     "WorkerSpec",
     "default_workers",
     "listen_reuseport",
@@ -93,9 +91,10 @@ def _listen_error(host: str, port: int, exc: OSError) -> PacTuiError:
 
 def serve(spec: WorkerSpec, host: str, port: int, workers: int, err: TextIO) -> int:
     """Run `workers` receiver processes and the journal writer until SIGTERM / SIGINT."""
-    journal = Journal(spec.journal_path, retention=spec.config.webhook.retention)
-    journal.open_writer()  # creates or migrates the file; errors surface before any fork
-    journal.close_writer()
+    retention = spec.config.webhook.retention
+    journal = BatchWriter(spec.journal_path, retention=retention)
+    journal.open()  # creates or migrates the file; errors surface before any fork
+    journal.close()
     listeners, url = listen_reuseport(host, port, workers)
     procs: list[Worker] = []
     try:
@@ -115,7 +114,7 @@ def serve(spec: WorkerSpec, host: str, port: int, workers: int, err: TextIO) -> 
     finally:
         for listener in listeners:
             listener.close()
-    return Writer(Journal(spec.journal_path, retention=spec.config.webhook.retention), procs).run(
+    return Writer(BatchWriter(spec.journal_path, retention=retention), procs).run(
         lambda: print(
             f"Receiving GitLab webhooks at {url} (journal: {spec.journal_path}; {workers} "
             "receiver processes). Ctrl+C stops.",

@@ -1,8 +1,9 @@
 """A receiver process of `webhook serve --workers N`: the aiohttp receiver on its own loop.
 
 It runs everything `webhook serve` runs in one process (HTTP, token check, summaries, relay,
-printing), with a `JournalClient` as its journal, until SIGTERM / SIGINT or until the writer
-process goes away. It never returns: it exits with its own status.
+printing), with a `ProcessWriter` (journal/process_writer.py) as its journal, until SIGTERM /
+SIGINT or until the writer process (writer.py) goes away. It never returns: it exits with its
+own status.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import NoReturn, TextIO
 
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Config
-from pac_tui.webhooks.journal.client import JournalClient
+from pac_tui.webhooks.journal.process_writer import ProcessWriter
 from pac_tui.webhooks.models import Delivery
 
 
@@ -64,7 +65,7 @@ async def _worker(
 ) -> int:
     from pac_tui.webhooks.service import WebhookService
 
-    client = JournalClient(spec.journal_path, sock, retention=spec.config.webhook.retention)
+    journal = ProcessWriter(spec.journal_path, sock)
     service = WebhookService(
         spec.config,
         spec.data_dir,
@@ -73,16 +74,16 @@ async def _worker(
         smee_url=spec.smee_url if index == 0 else None,
         on_delivery=spec.on_delivery,
         on_smee_state=spec.on_smee_state,
-        journal=client,
+        journal=journal,
     )
     await service.start("", 0, listener)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    client.ready()
-    assert client.writer_gone is not None
-    gone = client.writer_gone
+    journal.ready()
+    assert journal.writer_gone is not None
+    gone = journal.writer_gone
     try:
         while not stop.is_set() and not gone.is_set():
             with contextlib.suppress(TimeoutError):

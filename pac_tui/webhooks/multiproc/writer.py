@@ -1,9 +1,10 @@
 """The journal writer of `webhook serve --workers N`: the parent process, once it has forked.
 
-It owns the journal's only write connection. It reads whatever the workers sent, writes it all in
-one transaction (the same batch code as in one process: one multi-row INSERT, COMMIT with
-synchronous=FULL) and only then answers each worker with the row ids. It announces the server
-once every worker listens, and stops the workers on SIGTERM or SIGINT.
+It owns the journal's only write connection, a `BatchWriter` (journal/batch.py). It reads whatever
+the workers sent, writes it all in one transaction (the same batch writer as in one process: one
+multi-row INSERT, COMMIT with synchronous=FULL) and only then answers each worker with the row ids
+(the messages are in frames.py). It announces the server once every worker listens, and stops
+the workers on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from pac_tui.webhooks.journal.group_commit import MAX_BATCH, Appended, Journal
+from pac_tui.webhooks.journal.batch import MAX_BATCH, Appended, BatchWriter
 from pac_tui.webhooks.multiproc.frames import Frames, frame
 
 _READ_SIZE = 1 << 16  # under malloc's mmap threshold: no mmap/munmap per read
@@ -40,8 +41,8 @@ class Worker:
 class Writer:
     """Writes what the workers send, in batches, and answers them; `run` until they are gone."""
 
-    def __init__(self, journal: Journal, workers: list[Worker]) -> None:
-        self.journal = journal
+    def __init__(self, batch: BatchWriter, workers: list[Worker]) -> None:
+        self.batch = batch
         self.workers = workers
         self.stopping = False
 
@@ -59,7 +60,7 @@ class Writer:
             selector.register(worker.sock, selectors.EVENT_READ, worker)
         code = 0
         try:
-            self.journal.open_writer()
+            self.batch.open()
             announced = False
             while any(not w.gone for w in self.workers):
                 pending: list[tuple[Worker, int, bool, tuple[Any, ...]]] = []
@@ -100,7 +101,7 @@ class Writer:
                 worker.sock.close()
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(worker.pid, 0)
-            self.journal.close_writer()
+            self.batch.close()
             selector.close()
             signal.set_wakeup_fd(old_wakeup)
             for sig, handler in old_handlers.items():
@@ -133,7 +134,7 @@ class Writer:
             batch = pending[start : start + MAX_BATCH]
             answers: dict[int, list[Any]] = {}
             try:
-                results = self.journal.write([(insert, params) for _, _, insert, params in batch])
+                results = self.batch.write([(insert, params) for _, _, insert, params in batch])
             except Exception as exc:  # nothing of the batch is stored: say so to each waiter
                 problem = str(exc) or type(exc).__name__
                 failed: dict[int, list[int]] = {}

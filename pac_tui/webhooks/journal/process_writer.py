@@ -1,52 +1,55 @@
-"""The journal of a receiver process of `webhook serve --workers N` (see workers.py).
+"""The journal of a receiver process of `webhook serve --workers N` (multiproc/group.py).
 
-`JournalClient` is a Journal whose writes go to the writer process over a socketpair: `append`
-sends the encoded row and waits for the writer's answer, which comes only once the row is
-committed. If the writer goes away, every delivery still waiting fails and `writer_gone` is set.
-Reads open the journal file directly, as any `Journal`'s do.
+`ProcessWriter` is a `JournalWriter` whose writes go to the writer process (multiproc/writer.py)
+over a socketpair: `append` sends the encoded row and waits for the writer's answer, which comes
+only once the row is committed. If the writer goes away, every delivery still waiting fails and
+`writer_gone` is set. It has no reads: those open the journal file directly (`JournalReader`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pac_tui.core.errors import StoreError
 from pac_tui.webhooks.journal import schema
-from pac_tui.webhooks.journal.group_commit import (
-    RELAY_STATUS_TIMEOUT_S,
-    Appended,
-    Journal,
-    _on_loop,
-)
+from pac_tui.webhooks.journal.batch import Appended, write_relay_status
+from pac_tui.webhooks.journal.file import JournalFile
+from pac_tui.webhooks.journal.writer import RELAY_STATUS_TIMEOUT_S, Lifecycle
 from pac_tui.webhooks.models import Delivery
 from pac_tui.webhooks.multiproc.frames import Frames, frame
 
 
-class JournalClient(Journal):
-    """A Journal whose writes go to the writer process; reads open the file directly."""
+class ProcessWriter:
+    """Writes to the journal at `path` through the writer process at the other end of `sock`."""
 
-    def __init__(self, path: Path, sock: socket.socket, *, retention: int = 1_000_000) -> None:
-        super().__init__(path, retention=retention)
+    def __init__(self, path: Path, sock: socket.socket) -> None:
+        self.file = JournalFile(path)
+        self._life = Lifecycle(self.file.path)
         self._sock = sock
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.Transport | None = None
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._next_request = 0
         self._outbox: list[bytes] = []
         self.writer_gone: asyncio.Event | None = None
 
+    @property
+    def path(self) -> Path:
+        return self.file.path
+
     async def start(self) -> None:
-        if self._state != "new":
-            raise StoreError(f"the webhook journal {self.path} was already started")
+        self._life.check_new()
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.writer_gone = asyncio.Event()
         self._transport, _ = await loop.create_unix_connection(
-            lambda: _ClientProtocol(self), sock=self._sock
+            lambda: _WriterConnection(self._answered, self._writer_lost), sock=self._sock
         )
-        self._state = "running"
+        self._life.state = "running"
 
     def ready(self) -> None:
         """Tell the writer this worker listens."""
@@ -54,32 +57,32 @@ class JournalClient(Journal):
         self._transport.write(frame(("ready",)))
 
     async def close(self) -> None:
-        if self._state == "running":
-            self._state = "closing"
+        if self._life.state == "running":
+            self._life.state = "closing"
         if self._waiting:  # the writer answers them (or goes away, which fails them)
             await asyncio.wait(list(self._waiting.values()))
         if self._transport is not None:
             self._transport.close()
-        self._state = "closed"
-        self._close_readers()
+        self._life.state = "closed"
 
     async def append(self, delivery: Delivery) -> Appended:
-        self._check_running()
+        self._life.check_running()
         result = await self._request(True, schema.encode(delivery))
         return Appended(*result)
 
     async def aset_relay_status(self, delivery_id: int, status: str) -> bool:
-        self._check_running()
+        self._life.check_running()
         return bool(await self._request(False, (status, delivery_id)))
 
     def set_relay_status(self, delivery_id: int, status: str) -> bool:
         loop = self._loop
-        if self._state == "running" and loop is not None and not _on_loop(loop):
+        if self._life.running_elsewhere(loop):
+            assert loop is not None
             done = asyncio.run_coroutine_threadsafe(
                 self.aset_relay_status(delivery_id, status), loop
             )
             return done.result(timeout=RELAY_STATUS_TIMEOUT_S)
-        return self._set_relay_status_directly(delivery_id, status)
+        return write_relay_status(self.file, delivery_id, status)
 
     def _request(self, insert: bool, params: tuple[Any, ...]) -> asyncio.Future[Any]:
         assert self._loop is not None and self._transport is not None
@@ -118,7 +121,7 @@ class JournalClient(Journal):
                     )
 
     def _writer_lost(self) -> None:
-        self._state = "closed"
+        self._life.state = "closed"
         waiting, self._waiting = self._waiting, {}
         for future in waiting.values():
             if not future.done():
@@ -132,14 +135,17 @@ class JournalClient(Journal):
             self.writer_gone.set()
 
 
-class _ClientProtocol(asyncio.Protocol):
-    def __init__(self, client: JournalClient) -> None:
-        self._client = client
+class _WriterConnection(asyncio.Protocol):
+    """The socketpair to the writer process: hands each answer on, and says when it closes."""
+
+    def __init__(self, on_answer: Callable[[Any], None], on_lost: Callable[[], None]) -> None:
+        self._on_answer = on_answer
+        self._on_lost = on_lost
         self._frames = Frames()
 
     def data_received(self, data: bytes) -> None:
         for message in self._frames.feed(data):
-            self._client._answered(message)
+            self._on_answer(message)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._client._writer_lost()
+        self._on_lost()

@@ -88,7 +88,7 @@ def _bucket(frames: list[str], writer_lines: dict[int, str]) -> str:
     for frame in reversed(stack):
         if "json/decoder.py" in frame or frame.startswith("loads (json/"):
             return "loop: json.loads of the body"
-        if "webhooks/summary.py" in frame:
+        if "webhooks/summary/" in frame:
             return "loop: summarize"
         if "json/encoder.py" in frame or frame.startswith("dumps (json/"):
             return "loop: json.dumps (journal headers, response body)"

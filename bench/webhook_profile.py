@@ -20,8 +20,8 @@ part 2 only patches it inside its own throw-away server processes.
    time its statements: rows per COMMIT, COMMIT and INSERT wall and CPU time (thread_time of the
    writer thread; wall minus CPU is waiting: for the disk, or for the GIL).
 3. Costs per call, measured in this process with timeit: judge and its parts,
-   `journal_schema.encode`, `json_response`, and `Journal._write_batch` per row at several batch
-   sizes.
+   `schema.encode` (journal/schema.py), `json_response`, and `BatchWriter.write` (journal/batch.py)
+   per row at several batch sizes.
 """
 
 from __future__ import annotations
@@ -58,10 +58,10 @@ STAGES = ("aiohttp", "judge", "full", "normal-sync", "shm", "uvloop", "uvloop-or
 
 
 def _write_batch_lines() -> dict[int, str]:
-    """Line numbers of Journal._write_batch's statements, to tell INSERT from COMMIT."""
-    from pac_tui.webhooks.journal import Journal
+    """Line numbers of BatchWriter.write's statements, to tell INSERT from COMMIT."""
+    from pac_tui.webhooks.journal import BatchWriter
 
-    source, first = inspect.getsourcelines(Journal._write_batch)
+    source, first = inspect.getsourcelines(BatchWriter.write)
     lines = {}
     for offset, text in enumerate(source):
         if 'execute("COMMIT")' in text:
@@ -79,9 +79,9 @@ def _bucket(frames: list[str], writer_lines: dict[int, str]) -> str:
     stack = frames[1:]
     if "MainThread" not in thread:
         for frame in reversed(stack):
-            if "Journal._write_batch" in frame:
+            if "BatchWriter.write" in frame:
                 line = int(frame.rsplit(":", 1)[1].rstrip(")"))
-                return writer_lines.get(line, "writer: other Python in _write_batch")
+                return writer_lines.get(line, "writer: other Python in BatchWriter.write")
             if "set_result" in frame or "call_soon_threadsafe" in frame:
                 return "writer: handing results back to the loop"
         return "writer: thread pool (waiting for work)"
@@ -92,7 +92,7 @@ def _bucket(frames: list[str], writer_lines: dict[int, str]) -> str:
             return "loop: summarize"
         if "json/encoder.py" in frame or frame.startswith("dumps (json/"):
             return "loop: json.dumps (journal headers, response body)"
-        if "webhooks/journal.py" in frame or "concurrent/futures" in frame:
+        if "webhooks/journal/" in frame or "concurrent/futures" in frame:
             return "loop: journal on the loop (_encode, queue, futures, run_in_executor)"
         if "Receiver.judge" in frame or "webhooks/models.py" in frame:
             return "loop: judge, the rest (headers, redaction, Delivery)"
@@ -210,7 +210,7 @@ def _use_orjson() -> None:
     import orjson
 
     from pac_tui.webhooks import receiver
-    from pac_tui.webhooks.journal import group_commit as journal
+    from pac_tui.webhooks.journal import schema
 
     shim = types.SimpleNamespace(
         loads=orjson.loads,
@@ -218,7 +218,7 @@ def _use_orjson() -> None:
         dumps=lambda obj, **_: orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode(),
     )
     receiver.json = shim  # type: ignore[assignment]
-    journal.json = shim  # type: ignore[assignment]
+    schema.json = shim  # type: ignore[assignment]
 
 
 async def _serve_stage(stage: str, data: Path, config_path: Path) -> None:
@@ -228,21 +228,21 @@ async def _serve_stage(stage: str, data: Path, config_path: Path) -> None:
 
     from pac_tui.core.clock import SystemClock
     from pac_tui.core.config import load_config
-    from pac_tui.webhooks.journal import group_commit as journal_module
+    from pac_tui.webhooks.journal import BatchWriter
     from pac_tui.webhooks.service import WebhookService
 
     config = load_config(config_path, env={})
     stats: dict[str, list[float]] = {}
-    open_writer = journal_module.Journal._open_writer
+    open_writer = BatchWriter.open
     sync = "NORMAL" if stage == "normal-sync" else None
 
     def timed_writer(self: Any) -> None:
         open_writer(self)
         if sync:
-            self._conn.execute(f"PRAGMA synchronous = {sync}")
-        self._conn = _TimedConnection(self._conn, stats)
+            self.connection.execute(f"PRAGMA synchronous = {sync}")
+        self.connection = _TimedConnection(self.connection, stats)
 
-    journal_module.Journal._open_writer = timed_writer  # type: ignore[method-assign]
+    BatchWriter.open = timed_writer  # type: ignore[method-assign]
     if "orjson" in stage:
         _use_orjson()
     service = WebhookService(config, data, SystemClock())
@@ -373,14 +373,13 @@ def _importable(module: str) -> bool:
 
 
 def costs() -> None:
-    import concurrent.futures
     from dataclasses import replace
 
     from aiohttp import web
 
     from pac_tui.core.clock import SystemClock
     from pac_tui.core.config import load_config
-    from pac_tui.webhooks.journal import group_commit as J
+    from pac_tui.webhooks.journal import BatchWriter
     from pac_tui.webhooks.journal.schema import encode
     from pac_tui.webhooks.models import redact_headers
     from pac_tui.webhooks.service import WebhookService
@@ -412,32 +411,29 @@ def costs() -> None:
         per_call("  json.loads(body)", lambda: json.loads(body))
         per_call("  summarize(kind, payload)", lambda: summarize("Push Hook", payload))
         per_call("  redact_headers(headers)", lambda: redact_headers(dict(headers)))
-        per_call("journal_schema.encode(delivery)", lambda: encode(delivery))
+        per_call("schema.encode(delivery)", lambda: encode(delivery))
         per_call("dataclasses.replace(delivery, id=…)", lambda: replace(delivery, id=1))
         per_call("web.json_response({id, verdict})", lambda: web.json_response({"id": 1}))
 
-        journal = J.Journal(tmp / "w.sqlite3")
-        journal._open_writer()
-        conn = journal._conn
+        writer = BatchWriter(tmp / "w.sqlite3")
+        writer.open()
+        conn = writer.connection
         assert conn is not None
         params = encode(delivery)
         for sync in ("FULL", "NORMAL"):
             conn.execute(f"PRAGMA synchronous = {sync}")
             for size in (1, 16, 256):
-                batches = [
-                    [J._Op(True, params, concurrent.futures.Future()) for _ in range(size)]
-                    for _ in range(max(20, 4000 // size))
-                ]
+                batches = [[(True, params)] * size for _ in range(max(20, 4000 // size))]
                 started = time.perf_counter()
                 for batch in batches:
-                    journal._write_batch(batch)
+                    writer.write(batch)
                 elapsed = time.perf_counter() - started
                 rows = len(batches) * size
                 print(
-                    f"   {elapsed / rows * 1e6:>7.1f} µs  Journal._write_batch per row, batches of "
+                    f"   {elapsed / rows * 1e6:>7.1f} µs  BatchWriter.write per row, batches of "
                     f"{size}, synchronous={sync} ({elapsed / len(batches) * 1e3:.2f} ms a batch)"
                 )
-        journal._close_writer()
+        writer.close()
 
 
 def main() -> None:

@@ -201,7 +201,7 @@ def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
         outcomes = asyncio.run(refresher.run_once())
         for outcome in outcomes:
             print(f"{outcome.secret}: {outcome.action}: {outcome.message}", file=ctx.out)
-        return 1 if any(o.action in ("failed", "needs-login") for o in outcomes) else 0
+        return 1 if any(outcome.failed for outcome in outcomes) else 0
 
     async def serve() -> None:
         stop = asyncio.Event()

@@ -10,6 +10,8 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
+from pac_tui.core.config import TOKEN_MODES
+
 if TYPE_CHECKING:
     from pac_tui.cli.context import Context
     from pac_tui.onboard import OnboardResult
@@ -34,7 +36,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument(
         "--mode",
-        choices=("project-token", "oauth"),
+        choices=TOKEN_MODES,
         help="what PAC gets: a project access token pac-tui mints and rotates (default, works "
         "with today's PAC), or the OAuth token itself (for a PAC that sends Bearer tokens)",
     )

@@ -13,16 +13,14 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pac_tui.core.clock import Clock
-from pac_tui.core.config import Repository
+from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import ClusterUnavailable, NeedsLogin, PacTuiError, UsageError
 from pac_tui.core.models import (
     ClusterSync,
     TokenRecord,
     TokenSet,
-    iso_utc,
 )
 from pac_tui.kube.cluster import Cluster, Clusters
 from pac_tui.kube.repositories import PacRepository, read_repository
@@ -34,27 +32,10 @@ from pac_tui.kube.secrets import (
 )
 from pac_tui.kube.sync_local import binding_of, held_tokens, mark, update
 from pac_tui.kube.sync_project_token import sync_project_token
+from pac_tui.kube.sync_result import SyncAction, SyncResult
 from pac_tui.oauth.grant import live_tokens
 from pac_tui.oauth.refresh import RefreshResult, refresh
 from pac_tui.stores.file_store import TokenStore
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    repo: str
-    action: str  # written, unchanged, adopted, minted, rotated
-    secret: str  # namespace/name
-    expires_at: datetime | None
-    warnings: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "repo": self.repo,
-            "action": self.action,
-            "secret": self.secret,
-            "expires_at": iso_utc(self.expires_at),
-            "warnings": list(self.warnings),
-        }
 
 
 async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clusters) -> SyncResult:
@@ -71,7 +52,7 @@ async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clus
             read_repository, cluster, binding.namespace, binding.repository
         )
         warnings = check_target(repo, pac)
-        if binding.mode == "oauth":
+        if binding.mode == TokenMode.OAUTH:
             result = await _sync_oauth(repo, store, clock, cluster, pac)
         else:
             result = await sync_project_token(repo, store, clock, cluster, pac)
@@ -100,7 +81,7 @@ def check_target(repo: Repository, pac: PacRepository) -> tuple[str, ...]:
         )
     warnings: list[str] = []
     binding = binding_of(repo)
-    if binding.mode == "oauth" and pac.user != "oauth2":
+    if binding.mode == TokenMode.OAUTH and pac.user != "oauth2":
         warnings.append(
             f"PAC Repository {pac.key}: git_provider.user is {pac.user or 'unset'}; clones with "
             "an OAuth token need user: oauth2"
@@ -110,10 +91,10 @@ def check_target(repo: Repository, pac: PacRepository) -> tuple[str, ...]:
 
 async def _sync_oauth(
     repo: Repository, store: TokenStore, clock: Clock, cluster: Cluster, pac: PacRepository
-) -> tuple[str, datetime | None]:
+) -> tuple[SyncAction, datetime | None]:
     ref = pac.token_secret
     stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
-    held = held_tokens(stored, "oauth")
+    held = held_tokens(stored, TokenMode.OAUTH)
     if held is not None and held.client_id != repo.gitlab.client_id:
         held = None  # issued to another application: never adopt it
     try:
@@ -124,12 +105,12 @@ async def _sync_oauth(
         # The local grant is gone (e.g. a refresh token the in-cluster refresher had already
         # rotated was refused), but the cluster holds a live one: take it back.
         _adopt_oauth(store, repo, clock, held)
-        return "adopted", held.expires_at
+        return SyncAction.ADOPTED, held.expires_at
     if held is not None and held.issued_at > local.issued_at:
         _adopt_oauth(store, repo, clock, held)
-        return "adopted", held.expires_at
+        return SyncAction.ADOPTED, held.expires_at
     mine = SecretTokens(
-        mode="oauth",
+        mode=TokenMode.OAUTH,
         token=local.access_token,
         refresh_token=local.refresh_token,
         issued_at=local.issued_at,
@@ -143,9 +124,9 @@ async def _sync_oauth(
         newer = written.secret.tokens
         assert newer is not None
         _adopt_oauth(store, repo, clock, newer)
-        return "adopted", newer.expires_at
+        return SyncAction.ADOPTED, newer.expires_at
     mark(store, repo, clock, synced=local.issued_at)
-    return written.result.value, local.expires_at
+    return SyncAction(written.result.value), local.expires_at
 
 
 def _adopt_oauth(store: TokenStore, repo: Repository, clock: Clock, held: SecretTokens) -> None:
@@ -194,7 +175,7 @@ async def refresh_and_sync(
     tokens are adopted instead of spending a refresh token GitLab has revoked. A sync failure
     (cluster down) does not undo the refresh; it is returned for the caller to show.
     """
-    if repo.kubernetes is not None and repo.kubernetes.mode == "oauth":
+    if repo.kubernetes is not None and repo.kubernetes.mode == TokenMode.OAUTH:
         with contextlib.suppress(PacTuiError):
             await sync(repo, store, clock, clusters)
     result = await refresh(repo, store, clock, if_expiring_within=if_expiring_within)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from pac_tui.core.clock import Clock
-from pac_tui.core.config import KubernetesBinding, Repository
+from pac_tui.core.config import KubernetesBinding, Repository, TokenMode
 from pac_tui.core.errors import UsageError
 from pac_tui.core.models import ClusterSync, TokenRecord
 from pac_tui.kube.secrets import SecretTokens, StoredSecret
@@ -22,7 +22,7 @@ def binding_of(repo: Repository) -> KubernetesBinding:
     return repo.kubernetes
 
 
-def held_tokens(stored: StoredSecret | None, mode: str) -> SecretTokens | None:
+def held_tokens(stored: StoredSecret | None, mode: TokenMode) -> SecretTokens | None:
     if stored is None or stored.tokens is None or stored.tokens.mode != mode:
         return None
     return stored.tokens

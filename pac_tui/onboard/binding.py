@@ -67,7 +67,7 @@ def _binding_table(binding: KubernetesBinding) -> dict[str, Any]:
         table["context"] = binding.context
     table["namespace"] = binding.namespace
     table["repository"] = binding.repository
-    table["mode"] = binding.mode.value
+    table["mode"] = binding.mode
     if binding.token_days != KubernetesBinding.token_days:
         table["token_days"] = binding.token_days
     return table

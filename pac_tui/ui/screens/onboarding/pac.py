@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Input, Static
 
-from pac_tui.core.config import Repository
+from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import PacTuiError
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.screens.onboarding.check import CheckStep
@@ -114,7 +114,7 @@ class ConnectStep(PacForm):
             action()
 
     def use_oauth(self) -> None:
-        self._set_mode("oauth")
+        self._set_mode(TokenMode.OAUTH)
         self.query_one("#ob-pac-use-oauth").set_class(True, "-hidden")
         self._hint(
             "#ob-pac-status",

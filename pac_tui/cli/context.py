@@ -1,4 +1,5 @@
-"""What every `pac-tui` command runs with: the config, the token store, the clock, the streams."""
+"""What every `pac-tui` command runs with: the config, the token store, the clock, the streams
+and the one cluster pool (opened only if the command reaches a cluster, closed when it ends)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from pac_tui.actions.clusters import ClusterPool
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Config
 from pac_tui.stores.file_store import TokenStore
@@ -20,6 +22,7 @@ class Context:
     clock: Clock
     out: TextIO
     err: TextIO
+    clusters: ClusterPool
 
 
 def positive_seconds(text: str) -> float:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -16,6 +15,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
+from pac_tui.cli.output import print_json, print_table
 from pac_tui.core.errors import PacTuiError, UsageError
 
 if TYPE_CHECKING:
@@ -65,16 +65,14 @@ def _cluster_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_repos(ctx: Context, args: argparse.Namespace) -> int:
-    from pac_tui.kube.cluster import connect
     from pac_tui.kube.repositories import list_repositories
 
-    cluster = connect(args.context, args.kubeconfig)
+    cluster = ctx.clusters.get(args.context)
     namespace = None if args.all_namespaces else (args.namespace or cluster.namespace)
     repos = list_repositories(cluster, namespace)
     bound = bound_names(ctx, repos, cluster.context)
     if args.json:
-        json.dump([repo_json(r, bound.get(r.key)) for r in repos], ctx.out, indent=2)
-        ctx.out.write("\n")
+        print_json(ctx.out, [repo_json(r, bound.get(r.key)) for r in repos])
         return 0
     if not repos:
         where = "any namespace" if namespace is None else f"namespace {namespace}"
@@ -88,7 +86,7 @@ def cmd_repos(ctx: Context, args: argparse.Namespace) -> int:
         rows.append(
             (repo.namespace, repo.name, repo.project, host, secret, bound.get(repo.key, "—"), run)
         )
-    _print_table(ctx, rows)
+    print_table(ctx.out, rows)
     return 0
 
 
@@ -100,9 +98,8 @@ def bound_names(ctx: Context, repos: list[PacRepository], context: str) -> dict[
         binding = repo.kubernetes
         if binding is None or (binding.context not in (None, context)):
             continue
-        key = f"{binding.namespace}/{binding.repository}"
-        if key in keys:
-            bound[key] = f"{repo.name} ({binding.mode})"
+        if binding.key in keys:
+            bound[binding.key] = f"{repo.name} ({binding.mode})"
     return bound
 
 
@@ -133,7 +130,6 @@ def repo_json(repo: PacRepository, bound: str | None) -> dict[str, Any]:
 
 
 def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
-    from pac_tui.kube.cluster import Clusters
     from pac_tui.kube.sync import sync
 
     if args.all:
@@ -142,13 +138,12 @@ def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
             raise UsageError("no repository in the config has a [repositories.kubernetes] table")
     else:
         repos = [ctx.config.repository(args.repo)]
-    clusters = Clusters(args.kubeconfig)
 
     async def run_all() -> tuple[int, list[dict[str, Any]]]:
         status, results = 0, []
         for repo in repos:
             try:
-                result = await sync(repo, ctx.store, ctx.clock, clusters)
+                result = await sync(repo, ctx.store, ctx.clock, ctx.clusters)
             except PacTuiError as exc:
                 if not args.all:
                     raise
@@ -157,30 +152,25 @@ def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
                 continue
             results.append(result.to_json())
             if not args.json:
-                print(f"{repo.name}: {result.action}, Secret {result.secret}", file=ctx.out)
+                print(result.describe(), file=ctx.out)
             for warning in result.warnings:
                 print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
         return status, results
 
-    try:
-        status, results = asyncio.run(run_all())
-    finally:
-        clusters.close()
+    status, results = asyncio.run(run_all())
     if args.json:
-        json.dump(results, ctx.out, indent=2)
-        ctx.out.write("\n")
+        print_json(ctx.out, results)
     return status
 
 
 def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
-    from pac_tui.kube.cluster import connect
     from pac_tui.kube.lease import LeaderElector
     from pac_tui.kube.refresher import Refresher
 
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-    cluster = connect(args.context, args.kubeconfig)
+    cluster = ctx.clusters.get(args.context)
     namespace = None if args.all_namespaces else (args.namespace or cluster.namespace)
     elector = None
     if not args.no_leader_election and not args.once:
@@ -215,10 +205,3 @@ def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
 
     asyncio.run(serve())
     return 0
-
-
-def _print_table(ctx: Context, rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for line in rows:
-        text = "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
-        print(text.rstrip(), file=ctx.out)

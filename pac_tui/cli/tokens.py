@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from typing import TYPE_CHECKING, Any
 
 from pac_tui.cli.context import Context, positive_seconds
+from pac_tui.cli.output import print_json, print_table
 from pac_tui.core.config import Repository
 from pac_tui.core.errors import PacTuiError, UsageError
 from pac_tui.core.humanize import ago, countdown
@@ -142,8 +142,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     now = ctx.clock.now()
     rows = status_all(ctx.config, ctx.store.read_all(), now)
     if getattr(args, "json", False):
-        json.dump([row.to_json() for row in rows], ctx.out, indent=2)
-        ctx.out.write("\n")
+        print_json(ctx.out, [row.to_json() for row in rows])
         return 0
     if not rows:
         where = ctx.config.path or "the config file"
@@ -166,12 +165,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
         if bound:
             line += (_cluster_cell(row.cluster),)
         table.append(line)
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    for line in table:
-        print(
-            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip(),
-            file=ctx.out,
-        )
+    print_table(ctx.out, table)
     notes = [(row.name, row.message) for row in rows if row.message]
     notes += [
         (row.name, row.cluster.message)
@@ -193,35 +187,13 @@ def _cluster_cell(cluster: ClusterStatus | None) -> str:
 
 
 def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.actions.refresh import refresh_and_sync
     from pac_tui.actions.status import State, repo_status
-    from pac_tui.oauth.refresh import RefreshAction, RefreshResult, refresh
 
     repos = list(ctx.config.repositories) if args.all else [ctx.config.repository(args.repo)]
     if args.all and not repos:
         raise UsageError("no repositories configured")
     records = ctx.store.read_all() if args.all else {}
-    clusters = None
-    if any(repo.kubernetes for repo in repos):
-        from pac_tui.kube.cluster import Clusters
-
-        clusters = Clusters()
-
-    async def one(repo: Repository) -> tuple[RefreshResult, str | None]:
-        """Refresh; for a repository bound to a PAC Secret, also bring the Secret up to date."""
-        if clusters is None or repo.kubernetes is None:
-            result = await refresh(
-                repo, ctx.store, ctx.clock, if_expiring_within=args.if_expiring_within
-            )
-            return result, None
-        from pac_tui.kube.sync import refresh_and_sync
-
-        bound = await refresh_and_sync(
-            repo, ctx.store, ctx.clock, clusters, if_expiring_within=args.if_expiring_within
-        )
-        if bound.sync_error is not None:
-            return bound.refresh, str(bound.sync_error)
-        assert bound.sync is not None
-        return bound.refresh, None
 
     async def run_all() -> int:
         status = 0
@@ -232,33 +204,26 @@ def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
                     print(f"{repo.name}: skipped, {current.message}", file=ctx.out)
                     continue
             try:
-                result, sync_error = await one(repo)
+                outcome = await refresh_and_sync(
+                    repo,
+                    ctx.store,
+                    ctx.clock,
+                    ctx.clusters,
+                    if_expiring_within=args.if_expiring_within,
+                )
             except PacTuiError as exc:
                 if not args.all:
                     raise
                 print(f"pac-tui: {repo.name}: {exc}", file=ctx.err)
                 status = 1
                 continue
-            tokens = result.record.tokens
-            assert tokens is not None
-            left = countdown(tokens.expires_in(ctx.clock.now()))
-            text = {
-                RefreshAction.REFRESHED: f"refreshed; expires in {left}",
-                RefreshAction.ADOPTED: "already refreshed by another pac-tui process; "
-                f"expires in {left}",
-                RefreshAction.SKIPPED: f"not refreshed, expires in {left}",
-            }[result.action]
-            print(f"{repo.name}: {text}", file=ctx.out)
-            if sync_error is not None:
-                print(f"pac-tui: {sync_error}", file=ctx.err)
+            print(f"{repo.name}: {outcome.line(ctx.clock.now())}", file=ctx.out)
+            if outcome.sync_error is not None:
+                print(f"pac-tui: {outcome.sync_error}", file=ctx.err)
                 status = 1
         return status
 
-    try:
-        return asyncio.run(run_all())
-    finally:
-        if clusters is not None:
-            clusters.close()
+    return asyncio.run(run_all())
 
 
 def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:

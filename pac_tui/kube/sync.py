@@ -10,19 +10,17 @@ never a token.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from dataclasses import dataclass
 from datetime import datetime
 
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Repository, TokenMode
-from pac_tui.core.errors import ClusterUnavailable, NeedsLogin, PacTuiError, UsageError
+from pac_tui.core.errors import ClusterUnavailable, NeedsLogin, UsageError
 from pac_tui.core.models import (
     ClusterSync,
     TokenRecord,
     TokenSet,
 )
-from pac_tui.kube.cluster import Cluster, Clusters
+from pac_tui.kube.cluster import Cluster, ClusterSource
 from pac_tui.kube.repositories import PacRepository, read_repository
 from pac_tui.kube.secrets import (
     SecretTokens,
@@ -34,11 +32,12 @@ from pac_tui.kube.sync_local import binding_of, held_tokens, mark, update
 from pac_tui.kube.sync_project_token import sync_project_token
 from pac_tui.kube.sync_result import SyncAction, SyncResult
 from pac_tui.oauth.grant import live_tokens
-from pac_tui.oauth.refresh import RefreshResult, refresh
 from pac_tui.stores.file_store import TokenStore
 
 
-async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clusters) -> SyncResult:
+async def sync(
+    repo: Repository, store: TokenStore, clock: Clock, clusters: ClusterSource
+) -> SyncResult:
     """Bring `repo`'s Secret and local record to the newest token generation; mint or rotate a
     project token when it is missing or has less than 7 days left (project-token mode).
 
@@ -150,39 +149,3 @@ def _adopt_oauth(store: TokenStore, repo: Repository, clock: Clock, held: Secret
         )
 
     update(store, repo, change)
-
-
-@dataclass(frozen=True)
-class BoundRefresh:
-    """A refresh of a repository's grant, and what happened to its Secret afterwards."""
-
-    refresh: RefreshResult
-    sync: SyncResult | None = None
-    sync_error: PacTuiError | None = None
-
-
-async def refresh_and_sync(
-    repo: Repository,
-    store: TokenStore,
-    clock: Clock,
-    clusters: Clusters,
-    *,
-    if_expiring_within: float | None = None,
-) -> BoundRefresh:
-    """Refresh `repo`'s OAuth grant and bring its Secret up to date.
-
-    In oauth mode the Secret is read first: if the in-cluster refresher already refreshed, its
-    tokens are adopted instead of spending a refresh token GitLab has revoked. A sync failure
-    (cluster down) does not undo the refresh; it is returned for the caller to show.
-    """
-    if repo.kubernetes is not None and repo.kubernetes.mode == TokenMode.OAUTH:
-        with contextlib.suppress(PacTuiError):
-            await sync(repo, store, clock, clusters)
-    result = await refresh(repo, store, clock, if_expiring_within=if_expiring_within)
-    if repo.kubernetes is None:
-        return BoundRefresh(result)
-    try:
-        synced = await sync(repo, store, clock, clusters)
-    except PacTuiError as exc:
-        return BoundRefresh(result, sync_error=exc)
-    return BoundRefresh(result, synced)

@@ -13,7 +13,7 @@ from pac_tui.core.config import KubernetesBinding, Repository
 from pac_tui.core.errors import PacTuiError
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
 from pac_tui.gitlab.hooks import create_hook, find_hook, list_hooks, update_hook
-from pac_tui.kube.cluster import Cluster, Clusters, Conflict
+from pac_tui.kube.cluster import Cluster, ClusterSource, Conflict
 from pac_tui.kube.repositories import (
     PAC_GROUP,
     PAC_PLURAL,
@@ -81,7 +81,7 @@ async def apply_secret(
     repo: Repository,
     store: TokenStore,
     clock: Clock,
-    clusters: Clusters,
+    clusters: ClusterSource,
     cluster: Cluster,
     view: ClusterView,
     token_ref: SecretRef,

@@ -142,14 +142,12 @@ class ConnectStep(PacForm):
     async def onboard(self, repo: Repository, url: str | None, dry_run: bool) -> None:
         ctx = self.ctx
         assert ctx is not None and repo.kubernetes is not None
-        from pac_tui.kube.cluster import Clusters
         from pac_tui.onboard import onboard, save_binding
 
-        clusters = Clusters(ctx.kubeconfig)
         saved = False
         try:
             result = await onboard(
-                repo, ctx.store, ctx.clock, clusters, controller_url=url, dry_run=dry_run
+                repo, ctx.store, ctx.clock, ctx.clusters, controller_url=url, dry_run=dry_run
             )
             if not dry_run:
                 binding = repo.kubernetes
@@ -158,8 +156,6 @@ class ConnectStep(PacForm):
         except PacTuiError as exc:
             self._failed(exc, repo)
             return
-        finally:
-            clusters.close()
         self._succeeded(result, repo, url, saved)
 
     def _failed(self, exc: PacTuiError, repo: Repository) -> None:

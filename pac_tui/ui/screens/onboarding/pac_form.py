@@ -90,11 +90,10 @@ class PacForm(VerticalScroll):
     def load_contexts(self) -> None:
         """In a thread: the kubeconfig's contexts, and the defaults of the form."""
         assert self.ctx is not None
-        from pac_tui.kube.cluster import list_contexts
         from pac_tui.onboard import binding_for  # imported here: it loads kubernetes
 
         try:
-            contexts = list_contexts(self.ctx.kubeconfig)
+            contexts = self.ctx.clusters.contexts()
             repo = self.ctx.config.repository(self.repo_name)
             binding = repo.kubernetes or binding_for(repo, namespace="default")
         except PacTuiError as exc:

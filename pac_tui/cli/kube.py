@@ -15,11 +15,12 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
+from pac_tui.cli.context import Context, add_repo_or_all, for_each
 from pac_tui.cli.output import print_json, print_table
-from pac_tui.core.errors import PacTuiError, UsageError
+from pac_tui.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from pac_tui.cli.context import Context
+    from pac_tui.core.config import Repository
     from pac_tui.kube.repositories import PacRepository
 
 
@@ -33,9 +34,7 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(run=cmd_repos)
 
     p = sub.add_parser("sync", help="write a bound repository's token into its PAC Secret")
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("repo", nargs="?", metavar="REPO", help="repository name from the config")
-    target.add_argument("--all", action="store_true", help="every bound repository")
+    add_repo_or_all(p, "repository name from the config", "every bound repository")
     p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default $KUBECONFIG)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(run=cmd_sync)
@@ -139,25 +138,18 @@ def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
     else:
         repos = [ctx.config.repository(args.repo)]
 
-    async def run_all() -> tuple[int, list[dict[str, Any]]]:
-        status, results = 0, []
-        for repo in repos:
-            try:
-                result = await sync(repo, ctx.store, ctx.clock, ctx.clusters)
-            except PacTuiError as exc:
-                if not args.all:
-                    raise
-                print(f"pac-tui: {repo.name}: {exc}", file=ctx.err)
-                status = 1
-                continue
-            results.append(result.to_json())
-            if not args.json:
-                print(result.describe(), file=ctx.out)
-            for warning in result.warnings:
-                print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
-        return status, results
+    results: list[dict[str, Any]] = []
 
-    status, results = asyncio.run(run_all())
+    async def one(repo: Repository) -> bool:
+        result = await sync(repo, ctx.store, ctx.clock, ctx.clusters)
+        results.append(result.to_json())
+        if not args.json:
+            print(result.describe(), file=ctx.out)
+        for warning in result.warnings:
+            print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
+        return True
+
+    status = asyncio.run(for_each(ctx, repos, args.all, one))
     if args.json:
         print_json(ctx.out, results)
     return status

@@ -6,10 +6,10 @@ import argparse
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from pac_tui.cli.context import Context, positive_seconds
+from pac_tui.cli.context import Context, add_repo_or_all, for_each, positive_seconds
 from pac_tui.cli.output import print_json, print_table
 from pac_tui.core.config import Repository
-from pac_tui.core.errors import PacTuiError, UsageError
+from pac_tui.core.errors import UsageError
 from pac_tui.core.humanize import ago, countdown
 from pac_tui.core.models import TokenRecord, iso_utc
 
@@ -44,9 +44,7 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(run=cmd_status)
 
     p = sub.add_parser("refresh", help="refresh a repository's tokens now")
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("repo", nargs="?", metavar="REPO", help="repository name")
-    target.add_argument("--all", action="store_true", help="every logged-in repository")
+    add_repo_or_all(p, "repository name", "every logged-in repository")
     p.add_argument(
         "--if-expiring-within",
         type=positive_seconds,
@@ -195,35 +193,22 @@ def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
         raise UsageError("no repositories configured")
     records = ctx.store.read_all() if args.all else {}
 
-    async def run_all() -> int:
-        status = 0
-        for repo in repos:
-            if args.all:
-                current = repo_status(repo, records.get(repo.name), ctx.clock.now())
-                if current.state is State.NEEDS_LOGIN:
-                    print(f"{repo.name}: skipped, {current.message}", file=ctx.out)
-                    continue
-            try:
-                outcome = await refresh_and_sync(
-                    repo,
-                    ctx.store,
-                    ctx.clock,
-                    ctx.clusters,
-                    if_expiring_within=args.if_expiring_within,
-                )
-            except PacTuiError as exc:
-                if not args.all:
-                    raise
-                print(f"pac-tui: {repo.name}: {exc}", file=ctx.err)
-                status = 1
-                continue
-            print(f"{repo.name}: {outcome.line(ctx.clock.now())}", file=ctx.out)
-            if outcome.sync_error is not None:
-                print(f"pac-tui: {outcome.sync_error}", file=ctx.err)
-                status = 1
-        return status
+    async def one(repo: Repository) -> bool:
+        if args.all:
+            current = repo_status(repo, records.get(repo.name), ctx.clock.now())
+            if current.state is State.NEEDS_LOGIN:
+                print(f"{repo.name}: skipped, {current.message}", file=ctx.out)
+                return True
+        outcome = await refresh_and_sync(
+            repo, ctx.store, ctx.clock, ctx.clusters, if_expiring_within=args.if_expiring_within
+        )
+        print(f"{repo.name}: {outcome.line(ctx.clock.now())}", file=ctx.out)
+        if outcome.sync_error is not None:
+            print(f"pac-tui: {outcome.sync_error}", file=ctx.err)
+            return False
+        return True
 
-    return asyncio.run(run_all())
+    return asyncio.run(for_each(ctx, repos, args.all, one))
 
 
 def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:

@@ -25,10 +25,9 @@ from pac_tui.kube.repositories import PacRepository, read_repository
 from pac_tui.kube.secrets import (
     SecretTokens,
     WriteResult,
-    read_secret,
     write_tokens,
 )
-from pac_tui.kube.sync_local import binding_of, held_tokens, mark, update
+from pac_tui.kube.sync_local import binding_of, mark, read_held, update
 from pac_tui.kube.sync_project_token import sync_project_token
 from pac_tui.kube.sync_result import SyncAction, SyncResult
 from pac_tui.oauth.grant import live_tokens
@@ -91,9 +90,7 @@ def check_target(repo: Repository, pac: PacRepository) -> tuple[str, ...]:
 async def _sync_oauth(
     repo: Repository, store: TokenStore, clock: Clock, cluster: Cluster, pac: PacRepository
 ) -> tuple[SyncAction, datetime | None]:
-    ref = pac.token_secret
-    stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
-    held = held_tokens(stored, TokenMode.OAUTH)
+    held = await read_held(cluster, pac, TokenMode.OAUTH)
     if held is not None and held.client_id != repo.gitlab.client_id:
         held = None  # issued to another application: never adopt it
     try:
@@ -118,6 +115,7 @@ async def _sync_oauth(
         project=repo.project,
         client_id=repo.gitlab.client_id,
     )
+    ref = pac.token_secret
     written = await asyncio.to_thread(write_tokens, cluster, pac.namespace, ref.name, ref.key, mine)
     if written.result is WriteResult.NEWER_IN_CLUSTER:
         newer = written.secret.tokens

@@ -13,8 +13,8 @@ from pac_tui.core.models import ProjectTokenRecord, issued_after
 from pac_tui.gitlab import project_tokens
 from pac_tui.kube.cluster import Cluster
 from pac_tui.kube.repositories import PacRepository
-from pac_tui.kube.secrets import SecretTokens, WriteResult, read_secret, write_tokens
-from pac_tui.kube.sync_local import binding_of, held_tokens, mark, update
+from pac_tui.kube.secrets import SecretTokens, WriteResult, write_tokens
+from pac_tui.kube.sync_local import binding_of, mark, read_held, update
 from pac_tui.kube.sync_result import SyncAction
 from pac_tui.oauth.grant import login_hint
 from pac_tui.oauth.token_source import repository_api
@@ -26,9 +26,7 @@ ROTATE_WITHIN_DAYS = 7
 async def sync_project_token(
     repo: Repository, store: TokenStore, clock: Clock, cluster: Cluster, pac: PacRepository
 ) -> tuple[SyncAction, datetime | None]:
-    ref = pac.token_secret
-    stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
-    held = held_tokens(stored, TokenMode.PROJECT_TOKEN)
+    held = await read_held(cluster, pac, TokenMode.PROJECT_TOKEN)
     record = store.get(repo.name)
     local = record.project_token if record else None
     newest = _newest(held, local, repo)
@@ -46,6 +44,7 @@ async def sync_project_token(
     if held is not None and held.same_generation(newest) and held.issued_at >= newest.issued_at:
         mark(store, repo, clock, synced=newest.issued_at)
         return action, newest.expires_at
+    ref = pac.token_secret
     written = await asyncio.to_thread(
         write_tokens, cluster, pac.namespace, ref.name, ref.key, newest
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pac_tui.core.config import Config, Repository
+from pac_tui.core.config import Config, Repository, TokenMode
 from pac_tui.core.models import TokenRecord, iso_utc
 from pac_tui.oauth.grant import application_mismatch, login_hint
 
@@ -26,7 +26,7 @@ class ClusterStatus:
 
     namespace: str
     repository: str
-    mode: str
+    mode: TokenMode
     context: str | None
     synced: bool
     message: str | None
@@ -57,7 +57,7 @@ def cluster_status(repo: Repository, record: TokenRecord | None) -> ClusterStatu
     )
 
 
-def not_synced(record: TokenRecord | None, mode: str, name: str) -> str | None:
+def not_synced(record: TokenRecord | None, mode: TokenMode, name: str) -> str | None:
     """Why the Secret lags the local store, or None when it holds the newest generation."""
     if record is None:
         return None

@@ -1,14 +1,18 @@
-"""What every `pac-tui` command runs with: the config, the token store, the clock, the streams."""
+"""What every `pac-tui` command runs with: the config, the token store, the clock, the streams
+and the one cluster pool (opened only if the command reaches a cluster, closed when it ends)."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from pac_tui.actions.clusters import ClusterPool
 from pac_tui.core.clock import Clock
-from pac_tui.core.config import Config
+from pac_tui.core.config import Config, Repository
+from pac_tui.core.errors import PacTuiError
 from pac_tui.stores.file_store import TokenStore
 
 
@@ -20,6 +24,7 @@ class Context:
     clock: Clock
     out: TextIO
     err: TextIO
+    clusters: ClusterPool
 
 
 def positive_seconds(text: str) -> float:
@@ -30,3 +35,36 @@ def positive_seconds(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be more than 0 seconds")
     return value
+
+
+def add_repo_or_all(parser: argparse.ArgumentParser, repo_help: str, all_help: str) -> None:
+    """A command's target: one repository by name, or `--all`."""
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("repo", nargs="?", metavar="REPO", help=repo_help)
+    target.add_argument("--all", action="store_true", help=all_help)
+
+
+async def for_each(
+    ctx: Context,
+    repos: Sequence[Repository],
+    many: bool,
+    work: Callable[[Repository], Awaitable[bool]],
+) -> int:
+    """Run `work` on each repository and return the exit status.
+
+    With `--all` (`many`) a repository that fails is reported and the others still run; with one
+    named repository its error is the command's. `work` returns False for a failure it has
+    reported itself (the command still exits 1).
+    """
+    status = 0
+    for repo in repos:
+        try:
+            ok = await work(repo)
+        except PacTuiError as exc:
+            if not many:
+                raise
+            print(f"pac-tui: {repo.name}: {exc}", file=ctx.err)
+            ok = False
+        if not ok:
+            status = 1
+    return status

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -16,10 +15,12 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
-from pac_tui.core.errors import PacTuiError, UsageError
+from pac_tui.cli.context import Context, add_repo_or_all, for_each
+from pac_tui.cli.output import print_json, print_table
+from pac_tui.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from pac_tui.cli.context import Context
+    from pac_tui.core.config import Repository
     from pac_tui.kube.repositories import PacRepository
 
 
@@ -33,9 +34,7 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(run=cmd_repos)
 
     p = sub.add_parser("sync", help="write a bound repository's token into its PAC Secret")
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("repo", nargs="?", metavar="REPO", help="repository name from the config")
-    target.add_argument("--all", action="store_true", help="every bound repository")
+    add_repo_or_all(p, "repository name from the config", "every bound repository")
     p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default $KUBECONFIG)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(run=cmd_sync)
@@ -65,16 +64,14 @@ def _cluster_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_repos(ctx: Context, args: argparse.Namespace) -> int:
-    from pac_tui.kube.cluster import connect
     from pac_tui.kube.repositories import list_repositories
 
-    cluster = connect(args.context, args.kubeconfig)
+    cluster = ctx.clusters.get(args.context)
     namespace = None if args.all_namespaces else (args.namespace or cluster.namespace)
     repos = list_repositories(cluster, namespace)
     bound = bound_names(ctx, repos, cluster.context)
     if args.json:
-        json.dump([repo_json(r, bound.get(r.key)) for r in repos], ctx.out, indent=2)
-        ctx.out.write("\n")
+        print_json(ctx.out, [repo_json(r, bound.get(r.key)) for r in repos])
         return 0
     if not repos:
         where = "any namespace" if namespace is None else f"namespace {namespace}"
@@ -88,7 +85,7 @@ def cmd_repos(ctx: Context, args: argparse.Namespace) -> int:
         rows.append(
             (repo.namespace, repo.name, repo.project, host, secret, bound.get(repo.key, "—"), run)
         )
-    _print_table(ctx, rows)
+    print_table(ctx.out, rows)
     return 0
 
 
@@ -100,9 +97,8 @@ def bound_names(ctx: Context, repos: list[PacRepository], context: str) -> dict[
         binding = repo.kubernetes
         if binding is None or (binding.context not in (None, context)):
             continue
-        key = f"{binding.namespace}/{binding.repository}"
-        if key in keys:
-            bound[key] = f"{repo.name} ({binding.mode})"
+        if binding.key in keys:
+            bound[binding.key] = f"{repo.name} ({binding.mode})"
     return bound
 
 
@@ -133,7 +129,6 @@ def repo_json(repo: PacRepository, bound: str | None) -> dict[str, Any]:
 
 
 def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
-    from pac_tui.kube.cluster import Clusters
     from pac_tui.kube.sync import sync
 
     if args.all:
@@ -142,45 +137,32 @@ def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
             raise UsageError("no repository in the config has a [repositories.kubernetes] table")
     else:
         repos = [ctx.config.repository(args.repo)]
-    clusters = Clusters(args.kubeconfig)
 
-    async def run_all() -> tuple[int, list[dict[str, Any]]]:
-        status, results = 0, []
-        for repo in repos:
-            try:
-                result = await sync(repo, ctx.store, ctx.clock, clusters)
-            except PacTuiError as exc:
-                if not args.all:
-                    raise
-                print(f"pac-tui: {repo.name}: {exc}", file=ctx.err)
-                status = 1
-                continue
-            results.append(result.to_json())
-            if not args.json:
-                print(f"{repo.name}: {result.action}, Secret {result.secret}", file=ctx.out)
-            for warning in result.warnings:
-                print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
-        return status, results
+    results: list[dict[str, Any]] = []
 
-    try:
-        status, results = asyncio.run(run_all())
-    finally:
-        clusters.close()
+    async def one(repo: Repository) -> bool:
+        result = await sync(repo, ctx.store, ctx.clock, ctx.clusters)
+        results.append(result.to_json())
+        if not args.json:
+            print(result.describe(), file=ctx.out)
+        for warning in result.warnings:
+            print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
+        return True
+
+    status = asyncio.run(for_each(ctx, repos, args.all, one))
     if args.json:
-        json.dump(results, ctx.out, indent=2)
-        ctx.out.write("\n")
+        print_json(ctx.out, results)
     return status
 
 
 def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
-    from pac_tui.kube.cluster import connect
     from pac_tui.kube.lease import LeaderElector
     from pac_tui.kube.refresher import Refresher
 
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-    cluster = connect(args.context, args.kubeconfig)
+    cluster = ctx.clusters.get(args.context)
     namespace = None if args.all_namespaces else (args.namespace or cluster.namespace)
     elector = None
     if not args.no_leader_election and not args.once:
@@ -201,7 +183,7 @@ def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
         outcomes = asyncio.run(refresher.run_once())
         for outcome in outcomes:
             print(f"{outcome.secret}: {outcome.action}: {outcome.message}", file=ctx.out)
-        return 1 if any(o.action in ("failed", "needs-login") for o in outcomes) else 0
+        return 1 if any(outcome.failed for outcome in outcomes) else 0
 
     async def serve() -> None:
         stop = asyncio.Event()
@@ -215,10 +197,3 @@ def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
 
     asyncio.run(serve())
     return 0
-
-
-def _print_table(ctx: Context, rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for line in rows:
-        text = "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
-        print(text.rstrip(), file=ctx.out)

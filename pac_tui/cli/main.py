@@ -10,9 +10,9 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from pac_tui import __version__
+from pac_tui.actions.clusters import ClusterPool
 from pac_tui.cli import kube, onboard, tokens, webhook
 from pac_tui.cli.context import Context
 from pac_tui.core.clock import SystemClock
@@ -20,9 +20,6 @@ from pac_tui.core.config import load_config
 from pac_tui.core.errors import PacTuiError, UsageError
 from pac_tui.core.paths import config_path, data_dir
 from pac_tui.stores.file_store import TokenStore
-
-if TYPE_CHECKING:
-    pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,10 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out, err = sys.stdout, sys.stderr
+    clusters = ClusterPool(getattr(args, "kubeconfig", None))
     try:
         config = load_config(args.config)
         path, _ = config_path(args.config, os.environ)
-        ctx = Context(config, path, TokenStore(data_dir(os.environ)), SystemClock(), out, err)
+        store = TokenStore(data_dir(os.environ))
+        ctx = Context(config, path, store, SystemClock(), out, err, clusters)
         run: Callable[[Context, argparse.Namespace], int] = getattr(args, "run", cmd_dashboard)
         return run(ctx, args)
     except PacTuiError as exc:
@@ -58,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pac-tui: interrupted; nothing was changed", file=err)
         return 130
+    finally:
+        clusters.close()
 
 
 def cmd_dashboard(ctx: Context, args: argparse.Namespace) -> int:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from typing import TYPE_CHECKING, Any
+
+from pac_tui.cli.output import print_json
+from pac_tui.core.config import TOKEN_MODES
 
 if TYPE_CHECKING:
     from pac_tui.cli.context import Context
@@ -34,7 +36,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument(
         "--mode",
-        choices=("project-token", "oauth"),
+        choices=TOKEN_MODES,
         help="what PAC gets: a project access token pac-tui mints and rotates (default, works "
         "with today's PAC), or the OAuth token itself (for a PAC that sends Bearer tokens)",
     )
@@ -60,7 +62,6 @@ def add_parsers(sub: Any) -> None:
 def cmd_onboard(ctx: Context, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from pac_tui.kube.cluster import Clusters
     from pac_tui.onboard import binding_for, onboard, save_binding
 
     repo = ctx.config.repository(args.repo)
@@ -72,28 +73,23 @@ def cmd_onboard(ctx: Context, args: argparse.Namespace) -> int:
         repository=args.repository,
     )
     bound = replace(repo, kubernetes=binding)
-    clusters = Clusters(args.kubeconfig)
-    try:
-        result = asyncio.run(
-            onboard(
-                bound,
-                ctx.store,
-                ctx.clock,
-                clusters,
-                controller_url=args.controller_url,
-                dry_run=args.dry_run,
-            )
+    result = asyncio.run(
+        onboard(
+            bound,
+            ctx.store,
+            ctx.clock,
+            ctx.clusters,
+            controller_url=args.controller_url,
+            dry_run=args.dry_run,
         )
-    finally:
-        clusters.close()
+    )
     saved = False
     if not args.dry_run and repo.kubernetes != binding:
         saved = save_binding(ctx.config_path, repo.name, binding)
     for warning in result.warnings:
         print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
     if args.json:
-        json.dump({**result.to_json(), "config_updated": saved}, ctx.out, indent=2)
-        ctx.out.write("\n")
+        print_json(ctx.out, {**result.to_json(), "config_updated": saved})
         return 0
     _print_onboarding(ctx, result)
     if saved:
@@ -124,28 +120,18 @@ def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
     from pac_tui.onboard.check import all_ok, run_checks
 
     repo = ctx.config.repository(args.repo)
-    clusters = None
-    if repo.kubernetes is not None:
-        from pac_tui.kube.cluster import Clusters
-
-        clusters = Clusters(args.kubeconfig)
-    try:
-        checks = asyncio.run(
-            run_checks(
-                repo,
-                ctx.store,
-                ctx.clock,
-                clusters,
-                controller_url=args.controller_url,
-                relay_url=ctx.config.webhook.relay,
-            )
+    checks = asyncio.run(
+        run_checks(
+            repo,
+            ctx.store,
+            ctx.clock,
+            ctx.clusters,
+            controller_url=args.controller_url,
+            relay_url=ctx.config.webhook.relay,
         )
-    finally:
-        if clusters is not None:
-            clusters.close()
+    )
     if args.json:
-        json.dump([check.to_json() for check in checks], ctx.out, indent=2)
-        ctx.out.write("\n")
+        print_json(ctx.out, [check.to_json() for check in checks])
     else:
         print_checks(ctx, checks)
     return 0 if all_ok(checks) else 1

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from typing import TYPE_CHECKING, Any
 
-from pac_tui.cli.context import Context, positive_seconds
+from pac_tui.cli.context import Context, add_repo_or_all, for_each, positive_seconds
+from pac_tui.cli.output import print_json, print_table
 from pac_tui.core.config import Repository
-from pac_tui.core.errors import PacTuiError, UsageError
+from pac_tui.core.errors import UsageError
 from pac_tui.core.humanize import ago, countdown
 from pac_tui.core.models import TokenRecord, iso_utc
 
@@ -44,9 +44,7 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(run=cmd_status)
 
     p = sub.add_parser("refresh", help="refresh a repository's tokens now")
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("repo", nargs="?", metavar="REPO", help="repository name")
-    target.add_argument("--all", action="store_true", help="every logged-in repository")
+    add_repo_or_all(p, "repository name", "every logged-in repository")
     p.add_argument(
         "--if-expiring-within",
         type=positive_seconds,
@@ -142,8 +140,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     now = ctx.clock.now()
     rows = status_all(ctx.config, ctx.store.read_all(), now)
     if getattr(args, "json", False):
-        json.dump([row.to_json() for row in rows], ctx.out, indent=2)
-        ctx.out.write("\n")
+        print_json(ctx.out, [row.to_json() for row in rows])
         return 0
     if not rows:
         where = ctx.config.path or "the config file"
@@ -166,12 +163,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
         if bound:
             line += (_cluster_cell(row.cluster),)
         table.append(line)
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    for line in table:
-        print(
-            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip(),
-            file=ctx.out,
-        )
+    print_table(ctx.out, table)
     notes = [(row.name, row.message) for row in rows if row.message]
     notes += [
         (row.name, row.cluster.message)
@@ -193,72 +185,30 @@ def _cluster_cell(cluster: ClusterStatus | None) -> str:
 
 
 def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.actions.refresh import refresh_and_sync
     from pac_tui.actions.status import State, repo_status
-    from pac_tui.oauth.refresh import RefreshAction, RefreshResult, refresh
 
     repos = list(ctx.config.repositories) if args.all else [ctx.config.repository(args.repo)]
     if args.all and not repos:
         raise UsageError("no repositories configured")
     records = ctx.store.read_all() if args.all else {}
-    clusters = None
-    if any(repo.kubernetes for repo in repos):
-        from pac_tui.kube.cluster import Clusters
 
-        clusters = Clusters()
-
-    async def one(repo: Repository) -> tuple[RefreshResult, str | None]:
-        """Refresh; for a repository bound to a PAC Secret, also bring the Secret up to date."""
-        if clusters is None or repo.kubernetes is None:
-            result = await refresh(
-                repo, ctx.store, ctx.clock, if_expiring_within=args.if_expiring_within
-            )
-            return result, None
-        from pac_tui.kube.sync import refresh_and_sync
-
-        bound = await refresh_and_sync(
-            repo, ctx.store, ctx.clock, clusters, if_expiring_within=args.if_expiring_within
+    async def one(repo: Repository) -> bool:
+        if args.all:
+            current = repo_status(repo, records.get(repo.name), ctx.clock.now())
+            if current.state is State.NEEDS_LOGIN:
+                print(f"{repo.name}: skipped, {current.message}", file=ctx.out)
+                return True
+        outcome = await refresh_and_sync(
+            repo, ctx.store, ctx.clock, ctx.clusters, if_expiring_within=args.if_expiring_within
         )
-        if bound.sync_error is not None:
-            return bound.refresh, str(bound.sync_error)
-        assert bound.sync is not None
-        return bound.refresh, None
+        print(f"{repo.name}: {outcome.line(ctx.clock.now())}", file=ctx.out)
+        if outcome.sync_error is not None:
+            print(f"pac-tui: {outcome.sync_error}", file=ctx.err)
+            return False
+        return True
 
-    async def run_all() -> int:
-        status = 0
-        for repo in repos:
-            if args.all:
-                current = repo_status(repo, records.get(repo.name), ctx.clock.now())
-                if current.state is State.NEEDS_LOGIN:
-                    print(f"{repo.name}: skipped, {current.message}", file=ctx.out)
-                    continue
-            try:
-                result, sync_error = await one(repo)
-            except PacTuiError as exc:
-                if not args.all:
-                    raise
-                print(f"pac-tui: {repo.name}: {exc}", file=ctx.err)
-                status = 1
-                continue
-            tokens = result.record.tokens
-            assert tokens is not None
-            left = countdown(tokens.expires_in(ctx.clock.now()))
-            text = {
-                RefreshAction.REFRESHED: f"refreshed; expires in {left}",
-                RefreshAction.ADOPTED: "already refreshed by another pac-tui process; "
-                f"expires in {left}",
-                RefreshAction.SKIPPED: f"not refreshed, expires in {left}",
-            }[result.action]
-            print(f"{repo.name}: {text}", file=ctx.out)
-            if sync_error is not None:
-                print(f"pac-tui: {sync_error}", file=ctx.err)
-                status = 1
-        return status
-
-    try:
-        return asyncio.run(run_all())
-    finally:
-        if clusters is not None:
-            clusters.close()
+    return asyncio.run(for_each(ctx, repos, args.all, one))
 
 
 def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pac_tui.core.config.model import TokenMode
+
 
 def mask(secret: str | None) -> str:
     """At most a short prefix of a secret, for display."""
@@ -193,9 +195,9 @@ class TokenRecord:
     project_token: ProjectTokenRecord | None = None
     cluster: ClusterSync | None = None
 
-    def cluster_generation(self, mode: str) -> datetime | None:
+    def cluster_generation(self, mode: TokenMode) -> datetime | None:
         """Issue time of the token this record would put in the Secret in `mode`."""
-        if mode == "oauth":
+        if mode == TokenMode.OAUTH:
             return self.tokens.issued_at if self.tokens else None
         return self.project_token.issued_at if self.project_token else None
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import urllib3
 from kubernetes import client, config
@@ -172,6 +172,13 @@ def connect(
         raise UsageError(f"cannot use context {chosen.name!r}: {exc}") from None
     _bound(configuration)
     return Cluster(client.ApiClient(configuration), chosen.name, chosen.namespace)
+
+
+class ClusterSource(Protocol):
+    """Where a sync or an onboarding gets the connection for a binding's context: `Clusters`,
+    or the pool the use cases own (`pac_tui.actions.clusters.ClusterPool`)."""
+
+    def get(self, context: str | None) -> Cluster: ...
 
 
 class Clusters:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from pac_tui.core.clock import Clock
-from pac_tui.core.config import Config, GitLabApp
+from pac_tui.core.config import Config, GitLabApp, TokenMode
 from pac_tui.core.errors import ClusterUnavailable, NeedsLogin, PacTuiError, ProviderRejected
 from pac_tui.core.models import issued_after
 from pac_tui.gitlab import project_tokens
@@ -45,11 +46,23 @@ UNCONFIGURED = "(from the Secret)"  # an application the refresher's config does
 log = logging.getLogger("pac_tui.kube.refresher")
 
 
+class RefresherAction(enum.StrEnum):
+    REFRESHED = "refreshed"  # oauth mode: a new grant stored in the Secret
+    ROTATED = "rotated"  # project-token mode: the token rotated with itself
+    ADOPTED = "adopted"  # another writer stored a newer token: kept it
+    FAILED = "failed"
+    NEEDS_LOGIN = "needs-login"  # GitLab refused the grant: an operator must log in again
+
+
 @dataclass(frozen=True)
 class Outcome:
     secret: str  # namespace/name
-    action: str  # refreshed, rotated, adopted, failed, needs-login
+    action: RefresherAction
     message: str
+
+    @property
+    def failed(self) -> bool:
+        return self.action in (RefresherAction.FAILED, RefresherAction.NEEDS_LOGIN)
 
 
 class Refresher:
@@ -139,7 +152,9 @@ class Refresher:
         name = f"{secret.namespace}/{secret.name}"
         pending = self._unwritten.get(name)
         if pending is not None:
-            return await self._store(secret, pending, "refreshed", retry_of_unwritten=True)
+            return await self._store(
+                secret, pending, RefresherAction.REFRESHED, retry_of_unwritten=True
+            )
         tokens = secret.tokens
         now = self.clock.now()
         if tokens is None or not self._due(tokens, now):
@@ -148,12 +163,12 @@ class Refresher:
         if retry is not None and now < retry:
             return None
         try:
-            if tokens.mode == "oauth":
+            if tokens.mode == TokenMode.OAUTH:
                 fresh = await self._refresh(tokens)
-                action = "refreshed"
+                action = RefresherAction.REFRESHED
             else:
                 fresh = await self._rotate(tokens)
-                action = "rotated"
+                action = RefresherAction.ROTATED
         except PacTuiError as exc:
             return await self._failed(secret, exc)
         self._unwritten[name] = fresh  # GitLab has revoked the old token: never lose this one
@@ -162,7 +177,7 @@ class Refresher:
     def _due(self, tokens: SecretTokens, now: datetime) -> bool:
         if tokens.expires_at is None:
             return False
-        if tokens.mode == "project-token":
+        if tokens.mode == TokenMode.PROJECT_TOKEN:
             days = (tokens.expires_at.date() - now.astimezone(UTC).date()).days
             return days < ROTATE_WITHIN_DAYS
         if not tokens.refresh_token:
@@ -224,7 +239,7 @@ class Refresher:
         self,
         secret: StoredSecret,
         fresh: SecretTokens,
-        action: str,
+        action: RefresherAction,
         *,
         retry_of_unwritten: bool = False,
     ) -> Outcome:
@@ -235,11 +250,13 @@ class Refresher:
             )
         except PacTuiError as exc:
             log.error("%s: new token kept in memory, not yet written: %s", name, exc)
-            return Outcome(name, "failed", f"not written yet, will retry: {exc}")
+            return Outcome(name, RefresherAction.FAILED, f"not written yet, will retry: {exc}")
         self._unwritten.pop(name, None)
         self.plan.succeeded(name)
         if written.result is WriteResult.NEWER_IN_CLUSTER:
-            return Outcome(name, "adopted", "a newer token was already stored; kept it")
+            return Outcome(
+                name, RefresherAction.ADOPTED, "a newer token was already stored; kept it"
+            )
         if written.secret.last_error:
             await asyncio.to_thread(record_error, self.cluster, written.secret, None)
         expires = fresh.expires_at.isoformat() if fresh.expires_at else "never"
@@ -260,8 +277,12 @@ class Refresher:
             and not latest.tokens.same_generation(secret.tokens)
         ):
             self.plan.succeeded(name)
-            return Outcome(name, "adopted", "another writer stored a new token meanwhile")
-        action = "needs-login" if isinstance(exc, NeedsLogin) else "failed"
+            return Outcome(
+                name, RefresherAction.ADOPTED, "another writer stored a new token meanwhile"
+            )
+        action = (
+            RefresherAction.NEEDS_LOGIN if isinstance(exc, NeedsLogin) else RefresherAction.FAILED
+        )
         message = str(exc)
         if isinstance(exc, NeedsLogin):
             message += "; log in again on a workstation with pac-tui login and pac-tui sync"

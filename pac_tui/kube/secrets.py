@@ -25,6 +25,7 @@ from typing import Any
 
 from kubernetes import client
 
+from pac_tui.core.config import TOKEN_MODES, TokenMode
 from pac_tui.core.errors import PacTuiError
 from pac_tui.core.models import iso_utc, mask, parse_time
 from pac_tui.kube.cluster import Cluster, Conflict, NotFound
@@ -39,7 +40,7 @@ MAX_ATTEMPTS = 5
 class SecretTokens:
     """One generation of the token a managed Secret carries, in either mode."""
 
-    mode: str
+    mode: TokenMode
     token: str = field(repr=False)
     issued_at: datetime
     expires_at: datetime | None
@@ -247,11 +248,11 @@ def _tokens(
     token = b64decode_text(data.get(token_key))
     issued_at = parse_time(note("issued-at"))
     mode = note("mode")
-    if not token or issued_at is None or mode not in ("oauth", "project-token"):
+    if not token or issued_at is None or mode not in TOKEN_MODES:
         return None
     token_id = note("token-id")
     return SecretTokens(
-        mode=mode,
+        mode=TokenMode(mode),
         token=token,
         issued_at=issued_at,
         expires_at=parse_time(note("expires-at")),

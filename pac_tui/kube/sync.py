@@ -10,54 +10,33 @@ never a token.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pac_tui.core.clock import Clock
-from pac_tui.core.config import Repository
-from pac_tui.core.errors import ClusterUnavailable, NeedsLogin, PacTuiError, UsageError
+from pac_tui.core.config import Repository, TokenMode
+from pac_tui.core.errors import ClusterUnavailable, NeedsLogin, UsageError
 from pac_tui.core.models import (
     ClusterSync,
     TokenRecord,
     TokenSet,
-    iso_utc,
 )
-from pac_tui.kube.cluster import Cluster, Clusters
+from pac_tui.kube.cluster import Cluster, ClusterSource
 from pac_tui.kube.repositories import PacRepository, read_repository
 from pac_tui.kube.secrets import (
     SecretTokens,
     WriteResult,
-    read_secret,
     write_tokens,
 )
-from pac_tui.kube.sync_local import binding_of, held_tokens, mark, update
+from pac_tui.kube.sync_local import binding_of, mark, read_held, update
 from pac_tui.kube.sync_project_token import sync_project_token
+from pac_tui.kube.sync_result import SyncAction, SyncResult
 from pac_tui.oauth.grant import live_tokens
-from pac_tui.oauth.refresh import RefreshResult, refresh
 from pac_tui.stores.file_store import TokenStore
 
 
-@dataclass(frozen=True)
-class SyncResult:
-    repo: str
-    action: str  # written, unchanged, adopted, minted, rotated
-    secret: str  # namespace/name
-    expires_at: datetime | None
-    warnings: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "repo": self.repo,
-            "action": self.action,
-            "secret": self.secret,
-            "expires_at": iso_utc(self.expires_at),
-            "warnings": list(self.warnings),
-        }
-
-
-async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clusters) -> SyncResult:
+async def sync(
+    repo: Repository, store: TokenStore, clock: Clock, clusters: ClusterSource
+) -> SyncResult:
     """Bring `repo`'s Secret and local record to the newest token generation; mint or rotate a
     project token when it is missing or has less than 7 days left (project-token mode).
 
@@ -71,7 +50,7 @@ async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clus
             read_repository, cluster, binding.namespace, binding.repository
         )
         warnings = check_target(repo, pac)
-        if binding.mode == "oauth":
+        if binding.mode == TokenMode.OAUTH:
             result = await _sync_oauth(repo, store, clock, cluster, pac)
         else:
             result = await sync_project_token(repo, store, clock, cluster, pac)
@@ -100,7 +79,7 @@ def check_target(repo: Repository, pac: PacRepository) -> tuple[str, ...]:
         )
     warnings: list[str] = []
     binding = binding_of(repo)
-    if binding.mode == "oauth" and pac.user != "oauth2":
+    if binding.mode == TokenMode.OAUTH and pac.user != "oauth2":
         warnings.append(
             f"PAC Repository {pac.key}: git_provider.user is {pac.user or 'unset'}; clones with "
             "an OAuth token need user: oauth2"
@@ -110,10 +89,8 @@ def check_target(repo: Repository, pac: PacRepository) -> tuple[str, ...]:
 
 async def _sync_oauth(
     repo: Repository, store: TokenStore, clock: Clock, cluster: Cluster, pac: PacRepository
-) -> tuple[str, datetime | None]:
-    ref = pac.token_secret
-    stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
-    held = held_tokens(stored, "oauth")
+) -> tuple[SyncAction, datetime | None]:
+    held = await read_held(cluster, pac, TokenMode.OAUTH)
     if held is not None and held.client_id != repo.gitlab.client_id:
         held = None  # issued to another application: never adopt it
     try:
@@ -124,12 +101,12 @@ async def _sync_oauth(
         # The local grant is gone (e.g. a refresh token the in-cluster refresher had already
         # rotated was refused), but the cluster holds a live one: take it back.
         _adopt_oauth(store, repo, clock, held)
-        return "adopted", held.expires_at
+        return SyncAction.ADOPTED, held.expires_at
     if held is not None and held.issued_at > local.issued_at:
         _adopt_oauth(store, repo, clock, held)
-        return "adopted", held.expires_at
+        return SyncAction.ADOPTED, held.expires_at
     mine = SecretTokens(
-        mode="oauth",
+        mode=TokenMode.OAUTH,
         token=local.access_token,
         refresh_token=local.refresh_token,
         issued_at=local.issued_at,
@@ -138,14 +115,15 @@ async def _sync_oauth(
         project=repo.project,
         client_id=repo.gitlab.client_id,
     )
+    ref = pac.token_secret
     written = await asyncio.to_thread(write_tokens, cluster, pac.namespace, ref.name, ref.key, mine)
     if written.result is WriteResult.NEWER_IN_CLUSTER:
         newer = written.secret.tokens
         assert newer is not None
         _adopt_oauth(store, repo, clock, newer)
-        return "adopted", newer.expires_at
+        return SyncAction.ADOPTED, newer.expires_at
     mark(store, repo, clock, synced=local.issued_at)
-    return written.result.value, local.expires_at
+    return SyncAction(written.result.value), local.expires_at
 
 
 def _adopt_oauth(store: TokenStore, repo: Repository, clock: Clock, held: SecretTokens) -> None:
@@ -169,39 +147,3 @@ def _adopt_oauth(store: TokenStore, repo: Repository, clock: Clock, held: Secret
         )
 
     update(store, repo, change)
-
-
-@dataclass(frozen=True)
-class BoundRefresh:
-    """A refresh of a repository's grant, and what happened to its Secret afterwards."""
-
-    refresh: RefreshResult
-    sync: SyncResult | None = None
-    sync_error: PacTuiError | None = None
-
-
-async def refresh_and_sync(
-    repo: Repository,
-    store: TokenStore,
-    clock: Clock,
-    clusters: Clusters,
-    *,
-    if_expiring_within: float | None = None,
-) -> BoundRefresh:
-    """Refresh `repo`'s OAuth grant and bring its Secret up to date.
-
-    In oauth mode the Secret is read first: if the in-cluster refresher already refreshed, its
-    tokens are adopted instead of spending a refresh token GitLab has revoked. A sync failure
-    (cluster down) does not undo the refresh; it is returned for the caller to show.
-    """
-    if repo.kubernetes is not None and repo.kubernetes.mode == "oauth":
-        with contextlib.suppress(PacTuiError):
-            await sync(repo, store, clock, clusters)
-    result = await refresh(repo, store, clock, if_expiring_within=if_expiring_within)
-    if repo.kubernetes is None:
-        return BoundRefresh(result)
-    try:
-        synced = await sync(repo, store, clock, clusters)
-    except PacTuiError as exc:
-        return BoundRefresh(result, sync_error=exc)
-    return BoundRefresh(result, synced)

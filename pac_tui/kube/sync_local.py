@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
 from pac_tui.core.clock import Clock
-from pac_tui.core.config import KubernetesBinding, Repository
+from pac_tui.core.config import KubernetesBinding, Repository, TokenMode
 from pac_tui.core.errors import UsageError
 from pac_tui.core.models import ClusterSync, TokenRecord
-from pac_tui.kube.secrets import SecretTokens, StoredSecret
+from pac_tui.kube.cluster import Cluster
+from pac_tui.kube.repositories import PacRepository
+from pac_tui.kube.secrets import SecretTokens, read_secret
 from pac_tui.stores.file_store import TokenStore
 
 
@@ -22,7 +25,11 @@ def binding_of(repo: Repository) -> KubernetesBinding:
     return repo.kubernetes
 
 
-def held_tokens(stored: StoredSecret | None, mode: str) -> SecretTokens | None:
+async def read_held(cluster: Cluster, pac: PacRepository, mode: TokenMode) -> SecretTokens | None:
+    """The generation the Repository's token Secret holds in `mode`; None when there is no such
+    Secret, pac-tui did not write it, or it holds the other mode's token."""
+    ref = pac.token_secret
+    stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
     if stored is None or stored.tokens is None or stored.tokens.mode != mode:
         return None
     return stored.tokens

@@ -7,14 +7,15 @@ import asyncio
 from datetime import UTC, date, datetime, time
 
 from pac_tui.core.clock import Clock
-from pac_tui.core.config import Repository
+from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.core.models import ProjectTokenRecord, issued_after
 from pac_tui.gitlab import project_tokens
 from pac_tui.kube.cluster import Cluster
 from pac_tui.kube.repositories import PacRepository
-from pac_tui.kube.secrets import SecretTokens, WriteResult, read_secret, write_tokens
-from pac_tui.kube.sync_local import binding_of, held_tokens, mark, update
+from pac_tui.kube.secrets import SecretTokens, WriteResult, write_tokens
+from pac_tui.kube.sync_local import binding_of, mark, read_held, update
+from pac_tui.kube.sync_result import SyncAction
 from pac_tui.oauth.grant import login_hint
 from pac_tui.oauth.token_source import repository_api
 from pac_tui.stores.file_store import TokenStore
@@ -24,27 +25,26 @@ ROTATE_WITHIN_DAYS = 7
 
 async def sync_project_token(
     repo: Repository, store: TokenStore, clock: Clock, cluster: Cluster, pac: PacRepository
-) -> tuple[str, datetime | None]:
-    ref = pac.token_secret
-    stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
-    held = held_tokens(stored, "project-token")
+) -> tuple[SyncAction, datetime | None]:
+    held = await read_held(cluster, pac, TokenMode.PROJECT_TOKEN)
     record = store.get(repo.name)
     local = record.project_token if record else None
     newest = _newest(held, local, repo)
     today = clock.now().astimezone(UTC).date()
-    action = "unchanged"
+    action = SyncAction.UNCHANGED
     previous = newest.issued_at if newest else None
     if newest is None or newest.expires_at is None or not await _alive(repo, store, clock, newest):
-        newest, action = await _mint(repo, store, clock, today, previous), "minted"
+        newest, action = await _mint(repo, store, clock, today, previous), SyncAction.MINTED
     elif (newest.expires_at.date() - today).days < ROTATE_WITHIN_DAYS:
-        newest, action = await _rotate(repo, store, clock, newest, today), "rotated"
+        newest, action = await _rotate(repo, store, clock, newest, today), SyncAction.ROTATED
     elif local is None or newest.issued_at > local.issued_at:
         if record is not None:
             _keep_project_token(store, repo, newest)
-        action = "adopted" if held is newest else action
+        action = SyncAction.ADOPTED if held is newest else action
     if held is not None and held.same_generation(newest) and held.issued_at >= newest.issued_at:
         mark(store, repo, clock, synced=newest.issued_at)
         return action, newest.expires_at
+    ref = pac.token_secret
     written = await asyncio.to_thread(
         write_tokens, cluster, pac.namespace, ref.name, ref.key, newest
     )
@@ -53,13 +53,15 @@ async def sync_project_token(
         # minted for nothing (a rotated one cannot race: GitLab rotates a token only once).
         theirs = written.secret.tokens
         assert theirs is not None
-        if action == "minted" and newest.token_id is not None:
+        if action is SyncAction.MINTED and newest.token_id is not None:
             await _revoke_quietly(repo, store, clock, newest.token_id)
         _keep_project_token(store, repo, theirs)
         mark(store, repo, clock, synced=theirs.issued_at)
-        return "adopted", theirs.expires_at
+        return SyncAction.ADOPTED, theirs.expires_at
     mark(store, repo, clock, synced=newest.issued_at)
-    return action if action != "unchanged" else written.result.value, newest.expires_at
+    if action is SyncAction.UNCHANGED:
+        action = SyncAction(written.result.value)
+    return action, newest.expires_at
 
 
 def _newest(
@@ -68,7 +70,7 @@ def _newest(
     mine = None
     if local is not None:
         mine = SecretTokens(
-            mode="project-token",
+            mode=TokenMode.PROJECT_TOKEN,
             token=local.token,
             issued_at=local.issued_at,
             expires_at=local.expires_at,
@@ -141,7 +143,7 @@ def _persist_new(
     if not token.token or token.expires_at is None:
         raise PacTuiError(f"{repo.gitlab.url} answered without the new token's value or expiry")
     tokens = SecretTokens(
-        mode="project-token",
+        mode=TokenMode.PROJECT_TOKEN,
         token=token.token,
         issued_at=issued_after(previous, clock.now()),
         expires_at=datetime.combine(token.expires_at, time(0), tzinfo=UTC),

@@ -13,7 +13,7 @@ from pac_tui.core.config import KubernetesBinding, Repository
 from pac_tui.core.errors import PacTuiError
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
 from pac_tui.gitlab.hooks import create_hook, find_hook, list_hooks, update_hook
-from pac_tui.kube.cluster import Cluster, Clusters, Conflict
+from pac_tui.kube.cluster import Cluster, ClusterSource, Conflict
 from pac_tui.kube.repositories import (
     PAC_GROUP,
     PAC_PLURAL,
@@ -23,6 +23,7 @@ from pac_tui.kube.repositories import (
 )
 from pac_tui.kube.secrets import MANAGED_BY, b64encode_text, read_secret
 from pac_tui.kube.sync import sync
+from pac_tui.kube.sync_result import SyncAction
 from pac_tui.onboard.plan import events_detail
 from pac_tui.onboard.read import ClusterView, GitLabView
 from pac_tui.onboard.result import CREATED, UNCHANGED, UPDATED, Item
@@ -80,7 +81,7 @@ async def apply_secret(
     repo: Repository,
     store: TokenStore,
     clock: Clock,
-    clusters: Clusters,
+    clusters: ClusterSource,
     cluster: Cluster,
     view: ClusterView,
     token_ref: SecretRef,
@@ -98,14 +99,14 @@ async def apply_secret(
             f"{exc} (the Repository resource and the webhook secret are in place; run "
             f"pac-tui onboard {repo.name} again once this is fixed)"
         ) from None
-    wrote_token = synced.action not in ("unchanged", "adopted")
+    wrote_token = synced.action not in (SyncAction.UNCHANGED, SyncAction.ADOPTED)
     what = {
-        "written": "provider token written",
-        "minted": "project access token minted",
-        "rotated": "project access token rotated",
-        "unchanged": "provider token already current",
-        "adopted": "provider token already current",
-    }.get(synced.action, f"provider token {synced.action}")
+        SyncAction.WRITTEN: "provider token written",
+        SyncAction.MINTED: "project access token minted",
+        SyncAction.ROTATED: "project access token rotated",
+        SyncAction.UNCHANGED: "provider token already current",
+        SyncAction.ADOPTED: "provider token already current",
+    }[synced.action]
     detail = f"{what}; webhook secret {'generated' if added else 'kept'}"
     if synced.warnings:
         detail += "; " + "; ".join(synced.warnings)

@@ -14,6 +14,7 @@ from pac_tui.core.config import (
     TOKEN_MODES,
     KubernetesBinding,
     Repository,
+    TokenMode,
     parse_config,
     parse_kubernetes_binding,
 )
@@ -25,7 +26,7 @@ def binding_for(
     repo: Repository,
     *,
     namespace: str | None = None,
-    mode: str | None = None,
+    mode: TokenMode | str | None = None,
     context: str | None = None,
     repository: str | None = None,
 ) -> KubernetesBinding:
@@ -47,7 +48,7 @@ def binding_for(
         base,
         namespace=namespace or base.namespace,
         repository=repository or base.repository,
-        mode=mode or base.mode,
+        mode=TokenMode(mode) if mode else base.mode,
         context=context if context is not None else base.context,
     )
     # Validate the names exactly as the config loader would.

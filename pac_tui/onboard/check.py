@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -42,6 +42,9 @@ from pac_tui.onboard.vocabulary import (
     project_url,
 )
 from pac_tui.stores.file_store import TokenStore
+
+if TYPE_CHECKING:
+    from pac_tui.kube.cluster import ClusterSource
 
 TOKEN, PROJECT, TEKTON, STATUS, HOOK, SECRET, RESOURCE = (
     "Token",
@@ -76,7 +79,7 @@ async def run_checks(
     repo: Repository,
     store: TokenStore,
     clock: Clock,
-    clusters: Any | None,
+    clusters: ClusterSource | None,
     *,
     controller_url: str | None = None,
     relay_url: str | None = None,
@@ -84,8 +87,8 @@ async def run_checks(
 ) -> list[Check]:
     """Every readiness line for `repo`, in `ORDER`.
 
-    `clusters` is a `pac_tui.kube.cluster.Clusters` (typed loosely so that this module does not
-    import kubernetes: the dashboard's check of an unbound repository never needs it).
+    `clusters` may be None for a repository that is not bound: the dashboard's check of an
+    unbound repository never imports kubernetes (this module imports it only to read a cluster).
     """
     cluster_side = asyncio.create_task(_cluster_side(repo, clusters))
 
@@ -240,7 +243,7 @@ class _ClusterSide:
     controller_url: str | None = None
 
 
-async def _cluster_side(repo: Repository, clusters: Any | None) -> _ClusterSide:
+async def _cluster_side(repo: Repository, clusters: ClusterSource | None) -> _ClusterSide:
     binding = repo.kubernetes
     if binding is None or clusters is None:
         why = f"{repo.name} is not bound to a PAC Repository"
@@ -256,7 +259,7 @@ async def _cluster_side(repo: Repository, clusters: Any | None) -> _ClusterSide:
         )
 
 
-def _read_cluster(repo: Repository, clusters: Any) -> _ClusterSide:
+def _read_cluster(repo: Repository, clusters: ClusterSource) -> _ClusterSide:
     """Blocking: the Repository resource, then its Secrets."""
     from pac_tui.kube.repositories import parse_repository
     from pac_tui.kube.secrets import read_secret
@@ -267,7 +270,7 @@ def _read_cluster(repo: Repository, clusters: Any) -> _ClusterSide:
     cluster = clusters.get(binding.context)
     view: ClusterView = read_cluster(cluster, binding)
     fix = _onboard_fix(repo)
-    key = f"{binding.namespace}/{binding.repository}"
+    key = binding.key
     if view.obj is None:
         missing = f"PAC Repository {key} does not exist"
         return _ClusterSide(

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from pac_tui.core.config import KubernetesBinding
+from pac_tui.core.config import KubernetesBinding, TokenMode
 from pac_tui.kube.repositories import SecretRef
 from pac_tui.kube.secrets import MANAGED_BY, REFRESH_KEY
 from pac_tui.onboard.result import REDACTED
@@ -21,7 +21,7 @@ def secret_yaml(binding: KubernetesBinding, token_ref: SecretRef, webhook_ref: S
     docs = []
     keys: dict[str, list[str]] = {}
     keys.setdefault(token_ref.name, []).append(token_ref.key)
-    if binding.mode == "oauth":
+    if binding.mode == TokenMode.OAUTH:
         keys[token_ref.name].append(REFRESH_KEY)
     keys.setdefault(webhook_ref.name, []).append(webhook_ref.key)
     for name, names in keys.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pac_tui.core.config import KubernetesBinding, Repository
+from pac_tui.core.config import KubernetesBinding, Repository, TokenMode
 from pac_tui.gitlab.hooks import PAC_EVENTS, find_hook
 from pac_tui.gitlab.projects import MAINTAINER, Project, role_name
 from pac_tui.kube.repositories import SecretRef
@@ -71,8 +71,8 @@ def _planned_secret(
     return Item("Secret", name, UNCHANGED, "pac-tui sync keeps its token fresh")
 
 
-def _token_detail(mode: str) -> str:
-    if mode == "oauth":
+def _token_detail(mode: TokenMode) -> str:
+    if mode == TokenMode.OAUTH:
         return "provider token: the OAuth access token (refreshed by pac-tui)"
     return "provider token: a project access token minted now (scope api)"
 

@@ -14,7 +14,7 @@ from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError, Scheme
 from pac_tui.gitlab.hooks import ProjectHook, list_hooks
 from pac_tui.gitlab.projects import Project, get_project, role_name
-from pac_tui.kube.cluster import Cluster, Clusters
+from pac_tui.kube.cluster import Cluster, ClusterSource
 from pac_tui.kube.repositories import (
     DEFAULT_TOKEN_KEY,
     DEFAULT_WEBHOOK_KEY,
@@ -60,7 +60,7 @@ def read_cluster(cluster: Cluster, binding: KubernetesBinding) -> ClusterView:
     return view
 
 
-async def read_cluster_or_error(clusters: Clusters, binding: KubernetesBinding) -> ClusterView:
+async def read_cluster_or_error(clusters: ClusterSource, binding: KubernetesBinding) -> ClusterView:
     """`read_cluster` off the event loop; a cluster that cannot be read is the view's error."""
     try:
         cluster = await asyncio.to_thread(clusters.get, binding.context)

@@ -8,10 +8,10 @@ import secrets
 import httpx
 
 from pac_tui.core.clock import Clock
-from pac_tui.core.config import Repository
+from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import PacTuiError, UsageError
 from pac_tui.gitlab.api import GitLabApi
-from pac_tui.kube.cluster import Clusters
+from pac_tui.kube.cluster import ClusterSource
 from pac_tui.oauth.grant import login_hint
 from pac_tui.oauth.token_source import repository_api
 from pac_tui.onboard.apply import apply_hook, apply_repository, apply_secret
@@ -28,7 +28,7 @@ async def onboard(
     repo: Repository,
     store: TokenStore,
     clock: Clock,
-    clusters: Clusters,
+    clusters: ClusterSource,
     *,
     controller_url: str | None,
     dry_run: bool = False,
@@ -56,7 +56,7 @@ async def onboard(
             read_cluster_or_error(clusters, binding), read_gitlab(api, repo)
         )
         warnings: list[str] = []
-        if lab.project is not None and binding.mode == "project-token":
+        if lab.project is not None and binding.mode == TokenMode.PROJECT_TOKEN:
             refusal = maintainer_needed(repo, lab.project)
             if refusal and not dry_run:
                 raise PacTuiError(refusal)

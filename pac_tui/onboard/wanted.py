@@ -6,7 +6,7 @@ import copy
 from typing import Any
 from urllib.parse import urlsplit
 
-from pac_tui.core.config import KubernetesBinding, Repository
+from pac_tui.core.config import KubernetesBinding, Repository, TokenMode
 from pac_tui.core.errors import UsageError
 from pac_tui.gitlab.hooks import PAC_EVENTS
 from pac_tui.kube.repositories import (
@@ -34,12 +34,12 @@ def check_controller_url(url: str) -> str:
 
 
 def wanted_spec(
-    repo: Repository, mode: str, token_ref: SecretRef, webhook_ref: SecretRef
+    repo: Repository, mode: TokenMode, token_ref: SecretRef, webhook_ref: SecretRef
 ) -> dict[str, Any]:
     provider: dict[str, Any] = {"type": "gitlab"}
     if repo.gitlab.url.rstrip("/") != GITLAB_COM:
         provider["url"] = repo.gitlab.url
-    if mode == "oauth":
+    if mode == TokenMode.OAUTH:
         provider["user"] = OAUTH_USER
     provider["secret"] = {"name": token_ref.name, "key": token_ref.key}
     provider["webhook_secret"] = {"name": webhook_ref.name, "key": webhook_ref.key}

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 
+from pac_tui.actions.clusters import ClusterPool
 from pac_tui.core.clock import Clock, SystemClock
 from pac_tui.core.config import Config, load_config
 from pac_tui.core.models import TokenRecord
@@ -32,6 +33,15 @@ class AppContext:
     device_login: Callable[..., Awaitable[TokenRecord]] = device_login  # and its device login
     discover_cluster: bool = True  # list PAC Repository resources (when there is a kubeconfig)
     kubeconfig: str | None = None  # None: $KUBECONFIG or ~/.kube/config
+    _clusters: ClusterPool | None = field(default=None, init=False, repr=False)
+
+    @property
+    def clusters(self) -> ClusterPool:
+        """The app's one cluster pool, made on first use with `kubeconfig` (which tests set
+        after construction); it connects to nothing until a context is asked for."""
+        if self._clusters is None:
+            self._clusters = ClusterPool(self.kubeconfig)
+        return self._clusters
 
     def reload_config(self) -> None:
         """Re-read the config file (after the walkthrough wrote it); raises `ConfigError`."""

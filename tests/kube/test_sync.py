@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from pac_tui.actions.refresh import refresh_and_sync
 from pac_tui.actions.status import repo_status
 from pac_tui.core.clock import ManualClock
 from pac_tui.core.errors import ClusterRefused, ClusterUnavailable, NeedsLogin, UsageError
 from pac_tui.gitlab import project_tokens
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
 from pac_tui.kube.cluster import Clusters
-from pac_tui.kube.sync import refresh_and_sync, sync
+from pac_tui.kube.sync import sync
 from pac_tui.oauth.refresh import RefreshAction
 from tests.kube.fake_apiserver import FakeApiServer, WriteEvent
 from tests.kube.pac import add_repository, bearer_works, bind, secret, secret_value

@@ -1,6 +1,8 @@
-"""The config file: its model, how it is read and checked (`load`), how it is edited (`write`)."""
+"""The config file: its model (`model`), how it is read and checked (`load`), how it is edited
+(`write`)."""
 
-from pac_tui.core.config.load import (
+from pac_tui.core.config.load import load_config, parse_config, parse_kubernetes_binding
+from pac_tui.core.config.model import (
     DEFAULT_GITLAB_URL,
     DEFAULT_REDIRECT_URI,
     DEFAULT_SCOPES,
@@ -10,10 +12,8 @@ from pac_tui.core.config.load import (
     GitLabApp,
     KubernetesBinding,
     Repository,
+    TokenMode,
     WebhookSettings,
-    load_config,
-    parse_config,
-    parse_kubernetes_binding,
 )
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "GitLabApp",
     "KubernetesBinding",
     "Repository",
+    "TokenMode",
     "WebhookSettings",
     "load_config",
     "parse_config",

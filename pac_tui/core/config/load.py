@@ -10,135 +10,34 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pac_tui.core.errors import ConfigError, UsageError
+from pac_tui.core.config.model import (
+    DEFAULT_GITLAB_URL,
+    DEFAULT_REDIRECT_URI,
+    DEFAULT_SCOPES,
+    LOOPBACK_NAMES,
+    TOKEN_MODES,
+    Config,
+    GitLabApp,
+    KubernetesBinding,
+    Repository,
+    TokenMode,
+    WebhookSettings,
+)
+from pac_tui.core.errors import ConfigError
 from pac_tui.core.paths import config_path
 
-DEFAULT_GITLAB_URL = "https://gitlab.com"
-DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback"
-DEFAULT_SCOPES = ("api",)
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 PROJECT_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$")
 
 _GITLAB_KEYS = {"url", "client_id", "client_secret", "scopes", "redirect_uri"}
 _REPOSITORY_KEYS = {"name", "project", "gitlab", "webhook_secret", "kubernetes"}
 _KUBERNETES_KEYS = {"context", "namespace", "repository", "mode", "token_days"}
-TOKEN_MODES = ("project-token", "oauth")
 _K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _WEBHOOK_KEYS = {"host", "port", "relay", "smee", "buffer", "retention"}
-
-
-@dataclass(frozen=True)
-class GitLabApp:
-    """One OAuth application registered on one GitLab instance."""
-
-    key: str
-    url: str
-    client_id: str
-    client_secret: str | None = field(default=None, repr=False)
-    scopes: tuple[str, ...] = DEFAULT_SCOPES
-    redirect_uri: str = DEFAULT_REDIRECT_URI
-
-    @property
-    def confidential(self) -> bool:
-        return self.client_secret is not None
-
-    @property
-    def authorize_url(self) -> str:
-        return f"{self.url}/oauth/authorize"
-
-    @property
-    def token_url(self) -> str:
-        return f"{self.url}/oauth/token"
-
-    @property
-    def revoke_url(self) -> str:
-        return f"{self.url}/oauth/revoke"
-
-    @property
-    def api_url(self) -> str:
-        return f"{self.url}/api/v4"
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).netloc
-
-
-@dataclass(frozen=True)
-class KubernetesBinding:
-    """The `[repositories.kubernetes]` table: the PAC `Repository` whose Secret pac-tui keeps.
-
-    `mode` says what goes into the Secret's provider key (DESIGN.md §2): a project access token
-    that pac-tui mints and rotates (works with today's PAC), or the OAuth access token itself (for
-    a PAC that sends Bearer tokens). `token_days` is the lifetime of minted project tokens.
-    """
-
-    namespace: str
-    repository: str
-    mode: str = "project-token"
-    context: str | None = None
-    token_days: int = 30
-
-
-@dataclass(frozen=True)
-class Repository:
-    """A GitLab project that pac-tui holds tokens for."""
-
-    name: str
-    project: str
-    gitlab: GitLabApp
-    webhook_secret: str | None = field(default=None, repr=False)
-    kubernetes: KubernetesBinding | None = None
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    """The `[webhook]` table: where the receiver listens and where deliveries go next."""
-
-    host: str = "127.0.0.1"
-    port: int = 8080
-    relay: str | None = None  # the PAC controller's URL: accepted deliveries are forwarded there
-    smee: str | None = None  # a smee.io / gosmee channel to subscribe to
-    buffer: int = 10_000  # deliveries kept in the dashboard's log pane
-    retention: int = 1_000_000  # deliveries kept in the journal
-
-
-@dataclass(frozen=True)
-class Config:
-    path: Path | None
-    gitlab: Mapping[str, GitLabApp]
-    repositories: tuple[Repository, ...]
-    webhook: WebhookSettings = field(default_factory=WebhookSettings)
-
-    def repository_for_project(
-        self, project: str, instance: str | None = None
-    ) -> Repository | None:
-        """The configured repository for a GitLab project path (case-insensitive).
-
-        When several instances host the same path, `instance` (X-Gitlab-Instance) decides.
-        """
-        wanted = project.strip("/").casefold()
-        matches = [r for r in self.repositories if r.project.casefold() == wanted]
-        if len(matches) > 1 and instance:
-            on_instance = [r for r in matches if r.gitlab.url == instance.rstrip("/")]
-            matches = on_instance or matches
-        return matches[0] if matches else None
-
-    def find(self, name: str) -> Repository | None:
-        return next((repo for repo in self.repositories if repo.name == name), None)
-
-    def repository(self, name: str) -> Repository:
-        repo = self.find(name)
-        if repo is not None:
-            return repo
-        known = ", ".join(r.name for r in self.repositories) or "none configured"
-        where = f" in {self.path}" if self.path else ""
-        raise UsageError(f"no repository named {name!r}{where} (known: {known})")
 
 
 def load_config(
@@ -381,7 +280,7 @@ def _kubernetes(path: Path | None, where: str, table: Any) -> KubernetesBinding:
                 path, f"{where}.{key}", f"{value!r} is not a Kubernetes name (a-z, 0-9, -)"
             )
         names[key] = value
-    mode = _string(path, f"{where}.mode", table.get("mode", "project-token"))
+    mode = _string(path, f"{where}.mode", table.get("mode", TokenMode.PROJECT_TOKEN.value))
     if mode not in TOKEN_MODES:
         raise ConfigError(
             path, f"{where}.mode", f'{mode!r}: use "project-token" or "oauth" (see README)'
@@ -397,7 +296,7 @@ def _kubernetes(path: Path | None, where: str, table: Any) -> KubernetesBinding:
     return KubernetesBinding(
         namespace=names["namespace"],
         repository=names["repository"],
-        mode=mode,
+        mode=TokenMode(mode),
         context=context,
         token_days=days,
     )

@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from pac_tui.core.config.load import NAME_RE, PROJECT_RE, Config, parse_config
+from pac_tui.core.config.load import NAME_RE, PROJECT_RE, parse_config
+from pac_tui.core.config.model import Config
 from pac_tui.core.errors import ConfigError, PacTuiError, UsageError
 
 NEW_FILE_HEADER = (

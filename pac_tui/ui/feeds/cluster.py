@@ -14,17 +14,19 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from pac_tui.actions.status import RepoStatus, State
 from pac_tui.core.config import Repository
 from pac_tui.core.errors import PacTuiError
+from pac_tui.kube.sync_result import SyncAction, SyncResult
 from pac_tui.oauth.schedule import AutoRefreshPlan
 from pac_tui.ui.widgets.cluster_info import cluster_cell
 
 if TYPE_CHECKING:
+    from pac_tui.actions.clusters import ClusterPool
     from pac_tui.kube.repositories import PacRepository
     from pac_tui.ui.screens.dashboard import DashboardScreen
 
@@ -43,7 +45,7 @@ class ClusterView:
         binding = repo.kubernetes
         if binding is None:
             return None
-        return self.repositories.get((binding.context, f"{binding.namespace}/{binding.repository}"))
+        return self.repositories.get((binding.context, binding.key))
 
     def error_for(self, repo: Repository) -> str | None:
         return self.errors.get(repo.kubernetes.context) if repo.kubernetes else None
@@ -79,7 +81,6 @@ class ClusterFeed:
         self.screen = screen
         self.ctx = screen.ctx
         self.view = ClusterView()
-        self._clusters: Any = None  # pac_tui.kube.cluster.Clusters, made on first use
         self._running = False
         self.sync_plan = AutoRefreshPlan()  # backoff of the automatic syncs, per repository
         self.sync_errors: dict[str, str] = {}  # the last sync failure, per repository
@@ -99,7 +100,7 @@ class ClusterFeed:
     def unmanaged(self) -> dict[str, PacRepository]:
         """Discovered Repository resources no configured repository binds, by namespace/name."""
         bound = {
-            (r.kubernetes.context, f"{r.kubernetes.namespace}/{r.kubernetes.repository}")
+            (r.kubernetes.context, r.kubernetes.key)
             for r in self.ctx.config.repositories
             if r.kubernetes
         }
@@ -159,19 +160,12 @@ class ClusterFeed:
         else:
             self.sync_errors.pop(repo.name, None)
             self.sync_plan.succeeded(repo.name)
-            if not quiet or result.action != "unchanged":
-                notify(f"{repo.name}: {result.action}, Secret {result.secret}.")
+            if not quiet or result.action != SyncAction.UNCHANGED:
+                notify(f"{result.describe()}.")
             for warning in result.warnings:
                 notify(warning, title=repo.name, severity="warning", timeout=10)
         finally:
             self.screen.reload()
-
-    def clusters(self) -> Any:
-        if self._clusters is None:
-            from pac_tui.kube.cluster import Clusters
-
-            self._clusters = Clusters(self.ctx.kubeconfig)
-        return self._clusters
 
     def start(self) -> None:
         if not self.wanted:
@@ -187,12 +181,12 @@ class ClusterFeed:
 
     async def _discover(self) -> None:
         try:
-            self.view = await asyncio.to_thread(self._discover_blocking)
+            self.view = await asyncio.to_thread(self._discover_blocking, self.ctx.clusters)
         finally:
             self._running = False
         self.screen.cluster_changed()
 
-    def _discover_blocking(self) -> ClusterView:
+    def _discover_blocking(self, clusters: ClusterPool) -> ClusterView:
         from pac_tui.kube.repositories import list_repositories
 
         view = ClusterView(at=self.ctx.clock.now())
@@ -204,7 +198,7 @@ class ClusterFeed:
             targets[None] = set()
         for context, namespaces in targets.items():
             try:
-                cluster = self.clusters().get(context)
+                cluster = clusters.get(context)
                 for namespace in sorted(namespaces | {cluster.namespace}):
                     for pac in list_repositories(cluster, namespace):
                         view.repositories[(context, pac.key)] = pac
@@ -212,17 +206,8 @@ class ClusterFeed:
                 view.errors[context] = str(exc)
         return view
 
-    async def sync(self, repo: Repository) -> Any:
+    async def sync(self, repo: Repository) -> SyncResult:
         """Sync one bound repository (raises the core's errors; the record notes them)."""
         from pac_tui.kube.sync import sync
 
-        return await sync(repo, self.ctx.store, self.ctx.clock, self.clusters())
-
-    async def refresh(self, repo: Repository) -> Any:
-        from pac_tui.kube.sync import refresh_and_sync
-
-        return await refresh_and_sync(repo, self.ctx.store, self.ctx.clock, self.clusters())
-
-    def close(self) -> None:
-        if self._clusters is not None:
-            self._clusters.close()
+        return await sync(repo, self.ctx.store, self.ctx.clock, self.ctx.clusters)

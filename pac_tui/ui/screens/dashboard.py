@@ -11,12 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input
 
+from pac_tui.actions.refresh import refresh_and_sync
 from pac_tui.actions.status import RepoStatus, State, repo_status
 from pac_tui.core.config import Repository
 from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.core.humanize import countdown
 from pac_tui.core.models import TokenRecord
-from pac_tui.oauth.refresh import RefreshAction, refresh
 from pac_tui.oauth.revoke import revoke
 from pac_tui.oauth.schedule import AutoRefreshPlan
 from pac_tui.ui.context import AppContext
@@ -100,7 +100,7 @@ class DashboardScreen(Screen[None]):
 
     async def shutdown(self) -> None:
         await self.webhooks.stop()
-        self.cluster.close()
+        self.ctx.clusters.close()
 
     # ---- the one timer -------------------------------------------------------------------
 
@@ -345,18 +345,16 @@ class DashboardScreen(Screen[None]):
 
     async def _refresh(self, repo: Repository, auto: bool) -> None:
         try:
-            if repo.kubernetes is None:
-                result = await refresh(repo, self.ctx.store, self.ctx.clock)
-            else:
-                bound = await self.cluster.refresh(repo)
-                result = bound.refresh
-                if bound.sync_error is not None:
-                    self.notify(
-                        str(bound.sync_error),
-                        title=f"{repo.name}: Secret not synced",
-                        severity="warning",
-                        timeout=10,
-                    )
+            outcome = await refresh_and_sync(
+                repo, self.ctx.store, self.ctx.clock, self.ctx.clusters
+            )
+            if outcome.sync_error is not None:
+                self.notify(
+                    str(outcome.sync_error),
+                    title=f"{repo.name}: Secret not synced",
+                    severity="warning",
+                    timeout=10,
+                )
         except NeedsLogin as exc:
             self.plan.succeeded(repo.name)  # nothing to retry: the user has to log in
             self.notify(str(exc), title="Needs login", severity="error", timeout=15)
@@ -372,12 +370,7 @@ class DashboardScreen(Screen[None]):
         else:
             self.plan.succeeded(repo.name)
             if not auto:
-                word = {
-                    RefreshAction.REFRESHED: "refreshed",
-                    RefreshAction.ADOPTED: "already refreshed by another process",
-                    RefreshAction.SKIPPED: "not due",
-                }[result.action]
-                self.notify(f"{repo.name}: {word}.")
+                self.notify(f"{repo.name}: {outcome.note()}.")
         finally:
             self.plan.in_flight.discard(repo.name)
             self.reload()

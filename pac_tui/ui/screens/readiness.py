@@ -1,13 +1,12 @@
 """The PAC readiness check of one repository, as a dialog over the dashboard (key c).
 
 The checks run in an async worker: the core is async, and its blocking Kubernetes calls already
-go to threads. `r` runs them again; the cluster connections are closed when the dialog closes.
+go to threads. `r` runs them again, over the app's cluster pool (closed when the app ends).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -55,7 +54,6 @@ class ReadinessScreen(ModalScreen[None]):
         self.ctx = ctx
         self.repo = repo
         self._run = run
-        self._clusters: Any = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="readiness-dialog"):
@@ -76,7 +74,7 @@ class ReadinessScreen(ModalScreen[None]):
                 self.repo,
                 self.ctx.store,
                 self.ctx.clock,
-                self._cluster_connections(),
+                self.ctx.clusters if self.repo.kubernetes else None,
                 relay_url=self.ctx.config.webhook.relay,
             )
         except PacTuiError as exc:
@@ -84,21 +82,9 @@ class ReadinessScreen(ModalScreen[None]):
             return
         panel.show(checks)
 
-    def _cluster_connections(self) -> Any:
-        """Opened on first use, only for a bound repository (importing kubernetes costs time)."""
-        if self.repo.kubernetes is None:
-            return None
-        if self._clusters is None:
-            from pac_tui.kube.cluster import Clusters
-
-            self._clusters = Clusters()
-        return self._clusters
-
     def action_recheck(self) -> None:
         self.check()
 
     def action_close(self) -> None:
         self.workers.cancel_group(self, "readiness")
-        if self._clusters is not None:
-            self._clusters.close()
         self.dismiss(None)

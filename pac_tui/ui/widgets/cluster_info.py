@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pac_tui.actions.status import RepoStatus, State
+from pac_tui.core.config import TokenMode
 from pac_tui.core.humanize import ago, countdown
 from pac_tui.core.models import TokenRecord
 
@@ -16,8 +17,8 @@ if TYPE_CHECKING:
     from pac_tui.kube.repositories import PacRepository, PipelineRunStatus
 
 MODE_TEXT = {
-    "project-token": "a project access token pac-tui mints and rotates",
-    "oauth": "the OAuth token itself: PAC must send Bearer tokens, user oauth2",
+    TokenMode.PROJECT_TOKEN: "a project access token pac-tui mints and rotates",
+    TokenMode.OAUTH: "the OAuth token itself: PAC must send Bearer tokens, user oauth2",
 }
 
 
@@ -68,7 +69,7 @@ def render_cluster(
         grid.add_row(
             "Secret", f"{secret.name} · key {secret.key}" if secret else Text("none named", "red")
         )
-        if bound.mode == "oauth" and pac.user != "oauth2":
+        if bound.mode == TokenMode.OAUTH and pac.user != "oauth2":
             grid.add_row("", Text("set git_provider.user: oauth2 for clones", style="yellow"))
     if bound.synced:
         grid.add_row("Synced", Text("✔ the Secret holds the newest token", style="green"))
@@ -76,7 +77,7 @@ def render_cluster(
         grid.add_row("Synced", Text.assemble(("✖ ", "red"), bound.message or "not synced"))
     if error:
         grid.add_row("", Text(error, style="italic red"))
-    if bound.mode == "project-token" and record and record.project_token:
+    if bound.mode == TokenMode.PROJECT_TOKEN and record and record.project_token:
         token = record.project_token
         left = (token.expires_at - now).total_seconds()
         day = token.expires_at.astimezone(tz or UTC).strftime("%Y-%m-%d")

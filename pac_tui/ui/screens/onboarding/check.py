@@ -48,25 +48,17 @@ class CheckStep(VerticalScroll):
         panel = self.query_one(ReadinessPanel)
         panel.show(None)
         self.checks = None
-        clusters = None
-        if repo.kubernetes is not None:
-            from pac_tui.kube.cluster import Clusters
-
-            clusters = Clusters(ctx.kubeconfig)
         try:
             checks = await run_checks(
                 repo,
                 ctx.store,
                 ctx.clock,
-                clusters,
+                ctx.clusters if repo.kubernetes else None,
                 controller_url=controller_url,
                 relay_url=ctx.config.webhook.relay,
             )
         except PacTuiError as exc:
             panel.show(None, str(exc))
             return
-        finally:
-            if clusters is not None:
-                clusters.close()
         self.checks = checks
         panel.show(checks)

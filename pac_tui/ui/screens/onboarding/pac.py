@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Input, Static
 
-from pac_tui.core.config import Repository
+from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import PacTuiError
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.screens.onboarding.check import CheckStep
@@ -114,7 +114,7 @@ class ConnectStep(PacForm):
             action()
 
     def use_oauth(self) -> None:
-        self._set_mode("oauth")
+        self._set_mode(TokenMode.OAUTH)
         self.query_one("#ob-pac-use-oauth").set_class(True, "-hidden")
         self._hint(
             "#ob-pac-status",
@@ -142,14 +142,12 @@ class ConnectStep(PacForm):
     async def onboard(self, repo: Repository, url: str | None, dry_run: bool) -> None:
         ctx = self.ctx
         assert ctx is not None and repo.kubernetes is not None
-        from pac_tui.kube.cluster import Clusters
         from pac_tui.onboard import onboard, save_binding
 
-        clusters = Clusters(ctx.kubeconfig)
         saved = False
         try:
             result = await onboard(
-                repo, ctx.store, ctx.clock, clusters, controller_url=url, dry_run=dry_run
+                repo, ctx.store, ctx.clock, ctx.clusters, controller_url=url, dry_run=dry_run
             )
             if not dry_run:
                 binding = repo.kubernetes
@@ -158,8 +156,6 @@ class ConnectStep(PacForm):
         except PacTuiError as exc:
             self._failed(exc, repo)
             return
-        finally:
-            clusters.close()
         self._succeeded(result, repo, url, saved)
 
     def _failed(self, exc: PacTuiError, repo: Repository) -> None:

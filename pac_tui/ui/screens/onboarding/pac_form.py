@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
-from pac_tui.core.config import Repository
+from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import PacTuiError
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.screens.onboarding.pac_result import failure
@@ -26,14 +26,14 @@ if TYPE_CHECKING:
     from pac_tui.core.config import KubernetesBinding
     from pac_tui.kube.cluster import ContextInfo
 
-MODES = ("project-token", "oauth")
+MODES = tuple(TokenMode)
 MODE_HELP = {
-    "project-token": (
+    TokenMode.PROJECT_TOKEN: (
         "pac-tui mints a [b]project access token[/b] with your login and rotates it before it "
         "expires; PAC uses that token. Works with every PAC release. Needs the Maintainer role "
         "(and on gitlab.com a Premium or Ultimate plan)."
     ),
-    "oauth": (
+    TokenMode.OAUTH: (
         "PAC gets your [b]OAuth token[/b] itself, kept fresh by pac-tui. Only for a PAC that sends "
         "tokens as [b]Authorization: Bearer[/b]: today's released PAC sends them as Private-Token, "
         "which GitLab refuses for OAuth tokens."
@@ -76,7 +76,7 @@ class PacForm(VerticalScroll):
                 yield RadioButton("project access token (recommended)", value=True)
                 yield RadioButton("OAuth token (needs a PAC that sends Bearer tokens)")
             yield Label("")
-            yield Static(MODE_HELP["project-token"], id="ob-pac-mode-help", classes="ob-hint")
+            yield Static(MODE_HELP[MODES[0]], id="ob-pac-mode-help", classes="ob-hint")
             yield Label("PAC controller URL", classes="ob-key")
             yield Input(placeholder="https://pac.example.com", compact=True, id="ob-pac-controller")
             yield Label("")
@@ -90,11 +90,10 @@ class PacForm(VerticalScroll):
     def load_contexts(self) -> None:
         """In a thread: the kubeconfig's contexts, and the defaults of the form."""
         assert self.ctx is not None
-        from pac_tui.kube.cluster import list_contexts
         from pac_tui.onboard import binding_for  # imported here: it loads kubernetes
 
         try:
-            contexts = list_contexts(self.ctx.kubeconfig)
+            contexts = self.ctx.clusters.contexts()
             repo = self.ctx.config.repository(self.repo_name)
             binding = repo.kubernetes or binding_for(repo, namespace="default")
         except PacTuiError as exc:
@@ -138,12 +137,12 @@ class PacForm(VerticalScroll):
         if not field.value:
             field.value = value
 
-    def _set_mode(self, mode: str) -> None:
+    def _set_mode(self, mode: TokenMode) -> None:
         buttons = list(self.query(RadioButton))
         buttons[MODES.index(mode)].value = True
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> TokenMode:
         index = self.query_one(RadioSet).pressed_index
         return MODES[index if index >= 0 else 0]
 

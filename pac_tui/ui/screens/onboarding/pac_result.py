@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.markup import escape
 
-from pac_tui.core.config import Repository
+from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import (
     ClusterRefused,
     ClusterUnavailable,
@@ -98,7 +98,7 @@ def explain_failure(exc: PacTuiError, repo: Repository) -> tuple[str, bool]:
         return f"{text}\nGitLab could not be reached: press Connect again once it is back.", False
     if (
         binding is not None
-        and binding.mode == "project-token"
+        and binding.mode == TokenMode.PROJECT_TOKEN
         and ("Maintainer" in str(exc) or "project access token" in str(exc))
     ):
         return (

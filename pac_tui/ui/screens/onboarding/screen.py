@@ -21,10 +21,10 @@ from textual.widgets import Button, ContentSwitcher, Footer, Header, Input, Stat
 
 from pac_tui.core.errors import PacTuiError
 from pac_tui.ui.context import AppContext
+from pac_tui.ui.screens.onboarding import steps
 from pac_tui.ui.screens.onboarding.check import CheckStep
 from pac_tui.ui.screens.onboarding.entries import EntrySteps
 from pac_tui.ui.screens.onboarding.pac import ConnectStep
-from pac_tui.ui.screens.onboarding import steps
 from pac_tui.ui.screens.onboarding.steps import STEPS
 
 _NEXT_LABELS = {"client": "Check & next", "project": "Save & next", "done": "Finish"}

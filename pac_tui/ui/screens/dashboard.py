@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,12 +20,17 @@ from pac_tui.oauth.schedule import AutoRefreshPlan
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.feeds.cluster import ClusterFeed
 from pac_tui.ui.feeds.webhooks import FLUSH_SECONDS, WebhookFeed
+from pac_tui.ui.messages import (
+    ClusterDiscovered,
+    DeliveriesArrived,
+    DeliveryRead,
+    Notified,
+    SyncFinished,
+    WebhookStatus,
+)
 from pac_tui.ui.screens.confirm import ConfirmScreen
 from pac_tui.ui.screens.help import HelpScreen
 from pac_tui.ui.screens.login import LoginScreen
-
-if TYPE_CHECKING:
-    pass
 from pac_tui.ui.widgets.badges import display_state
 from pac_tui.ui.widgets.cluster_info import render_unmanaged
 from pac_tui.ui.widgets.event_log import EventLog
@@ -58,8 +61,8 @@ class DashboardScreen(Screen[None]):
         super().__init__()
         self.ctx = ctx
         self.tick_interval = tick_interval
-        self.webhooks = WebhookFeed(self)
-        self.cluster = ClusterFeed(self)
+        self.webhooks = WebhookFeed(ctx, self.post_message, self.run_worker)
+        self.cluster = ClusterFeed(ctx, self.post_message, self.run_worker)
         self.plan = AutoRefreshPlan()
         self.records: dict[str, TokenRecord] = {}
         self.filter_text = ""
@@ -84,19 +87,57 @@ class DashboardScreen(Screen[None]):
             self.set_interval(FLUSH_SECONDS, self.flush_events)
         self.webhooks.start()
         if self.tick_interval:
-            self.cluster.start()
+            self.cluster.start(self.set_interval)
 
-    def cluster_changed(self) -> None:
+    @property
+    def receiver_url(self) -> str | None:
+        """Where the webhook receiver listens; None while it does not."""
+        return self.webhooks.receiver_url
+
+    def flush_events(self) -> None:
+        """The log pane's one timer, ~10 times a second: deliveries queued since the last flush
+        come back as one `DeliveriesArrived`."""
+        self.webhooks.flush()
+
+    # ---- what the feeds post -----------------------------------------------------------------
+
+    @on(Notified)
+    def _notified(self, message: Notified) -> None:
+        notice = message.notice
+        self.notify(
+            notice.message, title=notice.title, severity=notice.severity, timeout=notice.timeout
+        )
+
+    @on(DeliveriesArrived)
+    def _deliveries_arrived(self, message: DeliveriesArrived) -> None:
+        """New deliveries (or the journal's history): into the log, and the Webhook cells."""
+        self.query_one("#webhooks", WebhookPane).add(message.deliveries)
+        if message.repos_changed:
+            self._update_table()
+
+    @on(WebhookStatus)
+    def _webhook_status(self, message: WebhookStatus) -> None:
+        self.query_one("#webhooks", WebhookPane).set_status(message.status)
+
+    @on(DeliveryRead)
+    def _delivery_read(self, message: DeliveryRead) -> None:
+        from pac_tui.ui.screens.event_detail import EventDetailScreen
+
+        if message.delivery is None:
+            self.notify(f"Delivery {message.delivery_id} is no longer in the journal.")
+            return
+        self.app.push_screen(EventDetailScreen(message.delivery, self.ctx.config))
+
+    @on(ClusterDiscovered)
+    def _cluster_discovered(self) -> None:
         """A discovery round ended: redraw, and retry Secrets that lag (the cluster is back)."""
         self._update_table()
         self._show_panel()
         self.cluster.retry_lagging(self.statuses())
 
-    def flush_events(self) -> None:
-        """The log pane's one timer: move queued deliveries into view, ~10 times a second."""
-        self.query_one("#webhooks", WebhookPane).log_view.flush()
-        if self.webhooks.take_changed_repos():
-            self._update_table()
+    @on(SyncFinished)
+    def _sync_finished(self) -> None:
+        self.reload()
 
     async def shutdown(self) -> None:
         await self.webhooks.stop()
@@ -132,7 +173,7 @@ class DashboardScreen(Screen[None]):
 
     @on(EventLog.Opened)
     def _open_event(self, event: EventLog.Opened) -> None:
-        self.run_worker(self.webhooks.open(event.entry.id), exit_on_error=False)
+        self.webhooks.open(event.entry.id)
 
     def _load_records(self, force: bool = False) -> None:
         try:

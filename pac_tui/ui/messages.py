@@ -45,6 +45,18 @@ class Notified(Message):
         self.notice = notice
 
 
+def tell(
+    post: Post,
+    message: str,
+    *,
+    title: str = "",
+    severity: SeverityLevel = "information",
+    timeout: float | None = None,
+) -> None:
+    """How a feed tells the user something: `notify`'s arguments, posted as `Notified`."""
+    post(Notified(Notice(message, title, severity, timeout)))
+
+
 class DeliveriesArrived(Message):
     """Webhook deliveries since the last flush, oldest first; `repos_changed` when one of them
     changes a row's Webhook cell."""
@@ -68,11 +80,10 @@ class WebhookStatus(Message):
 
 
 class DeliveryRead(Message):
-    """A delivery the user opened, read back from the journal (None: no longer there)."""
+    """A delivery the user opened, read back from the journal."""
 
-    def __init__(self, delivery_id: int, delivery: Delivery | None) -> None:
+    def __init__(self, delivery: Delivery) -> None:
         super().__init__()
-        self.delivery_id = delivery_id
         self.delivery = delivery
 
 
@@ -86,6 +97,14 @@ class ClusterDiscovered(Message):
 
 class SyncFinished(Message):
     """A Secret sync ended, well or not (its notices were posted before)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+
+class RevokeFinished(Message):
+    """A revoke ended, well or not (its notices were posted before)."""
 
     def __init__(self, name: str) -> None:
         super().__init__()

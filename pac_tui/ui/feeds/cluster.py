@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from pac_tui.actions.status import RepoStatus, State
 from pac_tui.core.config import Repository
 from pac_tui.core.errors import PacTuiError
 from pac_tui.oauth.schedule import AutoRefreshPlan
-from pac_tui.ui.messages import ClusterDiscovered, Notice, Notified, Post, RunWorker, SyncFinished
+from pac_tui.ui.messages import ClusterDiscovered, Post, RunWorker, SyncFinished, tell
 from pac_tui.ui.widgets.cluster_info import cluster_cell
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ class ClusterFeed:
 
     async def _sync(self, repo: Repository, quiet: bool) -> None:
         """Sync one Secret; `quiet` (the automatic retry) backs off instead of notifying."""
-        notify = self._notify
+        notify = partial(tell, self._post)
         try:
             result = await self.sync(repo)
         except PacTuiError as exc:
@@ -171,9 +172,6 @@ class ClusterFeed:
                 notify(warning, title=repo.name, severity="warning", timeout=10)
         finally:
             self._post(SyncFinished(repo.name))
-
-    def _notify(self, message: str, **notice: Any) -> None:
-        self._post(Notified(Notice(message, **notice)))
 
     def clusters(self) -> Any:
         if self._clusters is None:

@@ -15,11 +15,10 @@ from pac_tui.ui.messages import (
     DeliveriesArrived,
     DeliveryRead,
     HistoryLoaded,
-    Notice,
-    Notified,
     Post,
     RunWorker,
     WebhookStatus,
+    tell,
 )
 from pac_tui.ui.widgets.event_log import LogEntry
 from pac_tui.webhooks.journal.group_commit import Journal
@@ -95,7 +94,7 @@ class WebhookFeed:
         try:
             recent, last = await asyncio.to_thread(self._read_history)
         except PacTuiError as exc:
-            self._post(Notified(Notice(str(exc), title="Webhook journal", severity="error")))
+            tell(self._post, str(exc), title="Webhook journal", severity="error")
             return 0
         self.last_per_repo.update({name: LogEntry.of(d) for name, d in last.items()})
         self._post(HistoryLoaded(list(reversed(recent)), repos_changed=True))
@@ -133,12 +132,15 @@ class WebhookFeed:
                 await asyncio.sleep(TAIL_SECONDS)
 
     def open(self, delivery_id: int) -> None:
-        """Read a delivery back from the journal; posts `DeliveryRead`."""
+        """Read a delivery back from the journal; posts `DeliveryRead` (or says it is gone)."""
         self._run_worker(self._open(delivery_id), exit_on_error=False)
 
     async def _open(self, delivery_id: int) -> None:
         delivery = await asyncio.to_thread(self.reader.get, delivery_id)
-        self._post(DeliveryRead(delivery_id, delivery))
+        if delivery is None:
+            tell(self._post, f"Delivery {delivery_id} is no longer in the journal.")
+            return
+        self._post(DeliveryRead(delivery))
 
     async def stop(self) -> None:
         if self._tail is not None:

@@ -95,17 +95,17 @@ class ClusterDiscovered(Message):
         self.view = view
 
 
-class SyncFinished(Message):
-    """A Secret sync ended, well or not (its notices were posted before)."""
+class StoreWritten(Message):
+    """A worker may have written the token store (its notices were posted before): re-read it."""
 
     def __init__(self, name: str) -> None:
         super().__init__()
-        self.name = name
+        self.name = name  # the repository
 
 
-class RevokeFinished(Message):
-    """A revoke ended, well or not (its notices were posted before)."""
+class SyncFinished(StoreWritten):
+    """A Secret sync ended, well or not."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
+
+class RevokeFinished(StoreWritten):
+    """A revoke ended, well or not."""

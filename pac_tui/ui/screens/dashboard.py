@@ -26,8 +26,7 @@ from pac_tui.ui.messages import (
     DeliveriesArrived,
     DeliveryRead,
     Notified,
-    RevokeFinished,
-    SyncFinished,
+    StoreWritten,
     WebhookStatus,
 )
 from pac_tui.ui.screens.confirm import confirm_revoke
@@ -130,8 +129,7 @@ class DashboardScreen(Screen[None]):
         self._show_panel()
         self.cluster.retry_lagging(self.statuses())
 
-    @on(SyncFinished)
-    @on(RevokeFinished)
+    @on(StoreWritten)
     def _store_written(self) -> None:
         self.reload()
 

@@ -124,9 +124,9 @@ def _context(tmp: Path) -> AppContext:
 async def _receiver_url(app: PacTuiApp) -> str:
     for _ in range(500):
         await asyncio.sleep(0.02)
-        service = app.dashboard.webhooks.service
-        if service is not None and service.receiver.url:
-            return service.receiver.url
+        url = app.dashboard.receiver_url
+        if url:
+            return url
     raise RuntimeError("the dashboard's receiver did not start")
 
 

@@ -81,7 +81,7 @@ async def test_copy_and_esc_cancel_the_device_login(
         await pilot.press("c")
         assert app.clipboard == screen.code.url_to_open
         assert "user_code=" in app.clipboard
-        worker = screen._worker
+        worker = screen.worker
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app.dashboard

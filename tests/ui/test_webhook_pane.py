@@ -31,9 +31,9 @@ async def _started(pilot: Pilot[None]) -> str:
     assert isinstance(app, PacTuiApp)
     for _ in range(100):
         await pilot.pause(0.02)
-        service = app.dashboard.webhooks.service
-        if service is not None and service.receiver.url:
-            return service.receiver.url
+        url = app.dashboard.receiver_url
+        if url:
+            return url
     raise AssertionError("the receiver did not start")
 
 

@@ -5,14 +5,19 @@ Discovery looks in the contexts and namespaces the config binds (plus each conte
 namespace). A cluster that cannot be reached or refuses is reported per context and retried on the
 next round; the rest of the dashboard does not wait for it. The `kubernetes` client is imported
 only when there is a cluster to talk to.
+
+The feed holds no screen: it runs its work through the `run_worker` it is given and posts
+`ui.messages` (cluster discovered, sync finished, notices) through its `post`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,12 +28,13 @@ from pac_tui.core.config import Repository
 from pac_tui.core.errors import PacTuiError
 from pac_tui.kube.sync_result import SyncAction, SyncResult
 from pac_tui.oauth.schedule import AutoRefreshPlan
+from pac_tui.ui.messages import ClusterDiscovered, Post, RunWorker, SyncFinished, tell
 from pac_tui.ui.widgets.cluster_info import cluster_cell
 
 if TYPE_CHECKING:
     from pac_tui.actions.clusters import ClusterPool
     from pac_tui.kube.repositories import PacRepository
-    from pac_tui.ui.screens.dashboard import DashboardScreen
+    from pac_tui.ui.context import AppContext
 
 DISCOVER_SECONDS = 60.0
 
@@ -77,9 +83,10 @@ def kubeconfig_present(env: dict[str, str] | os._Environ[str] = os.environ) -> b
 
 
 class ClusterFeed:
-    def __init__(self, screen: DashboardScreen) -> None:
-        self.screen = screen
-        self.ctx = screen.ctx
+    def __init__(self, ctx: AppContext, post: Post, run_worker: RunWorker) -> None:
+        self.ctx = ctx
+        self._post = post
+        self._run_worker = run_worker
         self.view = ClusterView()
         self._running = False
         self.sync_plan = AutoRefreshPlan()  # backoff of the automatic syncs, per repository
@@ -145,11 +152,11 @@ class ClusterFeed:
 
     def start_sync(self, repo: Repository, quiet: bool) -> None:
         self.sync_plan.started(repo.name)
-        self.screen.run_worker(self._sync(repo, quiet), group="sync", exit_on_error=False)
+        self._run_worker(self._sync(repo, quiet), group="sync", exit_on_error=False)
 
     async def _sync(self, repo: Repository, quiet: bool) -> None:
         """Sync one Secret; `quiet` (the automatic retry) backs off instead of notifying."""
-        notify = self.screen.notify
+        notify = partial(tell, self._post)
         try:
             result = await self.sync(repo)
         except PacTuiError as exc:
@@ -165,26 +172,28 @@ class ClusterFeed:
             for warning in result.warnings:
                 notify(warning, title=repo.name, severity="warning", timeout=10)
         finally:
-            self.screen.reload()
+            self._post(SyncFinished(repo.name))
 
-    def start(self) -> None:
+    def start(self, every: Callable[[float, Callable[[], None]], object]) -> None:
+        """Discover now and, through `every` (the screen's `set_interval`), every minute."""
         if not self.wanted:
             return
         self.discover()
-        self.screen.set_interval(DISCOVER_SECONDS, self.discover)
+        every(DISCOVER_SECONDS, self.discover)
 
     def discover(self) -> None:
+        """Start a discovery round (unless one runs); posts `ClusterDiscovered` when it ends."""
         if self._running:
             return
         self._running = True
-        self.screen.run_worker(self._discover(), group="cluster", exit_on_error=False)
+        self._run_worker(self._discover(), group="cluster", exit_on_error=False)
 
     async def _discover(self) -> None:
         try:
             self.view = await asyncio.to_thread(self._discover_blocking, self.ctx.clusters)
         finally:
             self._running = False
-        self.screen.cluster_changed()
+        self._post(ClusterDiscovered(self.view))
 
     def _discover_blocking(self, clusters: ClusterPool) -> ClusterView:
         from pac_tui.kube.repositories import list_repositories

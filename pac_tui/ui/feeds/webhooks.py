@@ -1,5 +1,8 @@
 """Connects the dashboard to webhooks: runs the receiver in the app's loop, or, when another
-process already receives (say `pac-tui webhook serve`), follows the shared journal instead."""
+process already receives (say `pac-tui webhook serve`), follows the shared journal instead.
+
+The feed holds no screen: it posts `ui.messages` (history loaded, deliveries arrived, status,
+a delivery read back) through the `post` it is given, and the screen shows them."""
 
 from __future__ import annotations
 
@@ -8,14 +11,22 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from pac_tui.core.errors import PacTuiError
+from pac_tui.ui.messages import (
+    DeliveriesArrived,
+    DeliveryRead,
+    HistoryLoaded,
+    Post,
+    RunWorker,
+    WebhookStatus,
+    tell,
+)
 from pac_tui.ui.widgets.event_log import LogEntry
-from pac_tui.ui.widgets.webhook_pane import WebhookPane
 from pac_tui.webhooks.journal import JournalReader
 from pac_tui.webhooks.models import Delivery
 from pac_tui.webhooks.service import WebhookService, journal_path
 
 if TYPE_CHECKING:
-    from pac_tui.ui.screens.dashboard import DashboardScreen
+    from pac_tui.ui.context import AppContext
 
 FLUSH_SECONDS = 0.1
 TAIL_SECONDS = 0.25
@@ -23,27 +34,35 @@ HISTORY = 500  # deliveries shown from the journal at start
 
 
 class WebhookFeed:
-    def __init__(self, screen: DashboardScreen) -> None:
-        self.screen = screen
-        self.ctx = screen.ctx
+    """Deliveries in, messages out. The receiver (or the journal's tail) queues each delivery;
+    `flush`, on the pane's one timer, posts the batch as one `DeliveriesArrived`."""
+
+    def __init__(self, ctx: AppContext, post: Post, run_worker: RunWorker) -> None:
+        self.ctx = ctx
+        self._post = post
+        self._run_worker = run_worker
         self.service: WebhookService | None = None
         self.last_per_repo: dict[str, LogEntry] = {}
-        self._changed = False
+        self._pending: list[Delivery] = []
+        self._repos_changed = False
         self._tail: asyncio.Task[None] | None = None
         self.reader = JournalReader(journal_path(self.ctx.store.data_dir))
 
     @property
-    def pane(self) -> WebhookPane:
-        return self.screen.query_one("#webhooks", WebhookPane)
+    def receiver_url(self) -> str | None:
+        """Where the receiver listens; None while it does not (off, starting, or following)."""
+        return self.service.receiver.url if self.service is not None else None
 
     def start(self) -> None:
-        self.screen.run_worker(self._start(), group="webhooks", exit_on_error=False)
+        self._run_worker(self._start(), group="webhooks", exit_on_error=False)
+
+    def _status(self, status: str) -> None:
+        self._post(WebhookStatus(status))
 
     async def _start(self) -> None:
-        last_id = await asyncio.to_thread(self._load_history)
-        self.screen.flush_events()
+        last_id = await self._load_history()
         if not self.ctx.receive_webhooks:
-            self.pane.set_status("receiver off")
+            self._status("receiver off")
             return
         settings = self.ctx.config.webhook
         port = settings.port if self.ctx.webhook_port is None else self.ctx.webhook_port
@@ -54,43 +73,49 @@ class WebhookFeed:
             relay_url=settings.relay,
             smee_url=settings.smee,
             on_delivery=self.deliver,
-            on_smee_state=lambda state: self.pane.set_status(f"smee {state}"),
+            on_smee_state=lambda state: self._status(f"smee {state}"),
         )
         try:
             url = await service.start(settings.host, port)
         except PacTuiError as exc:
-            self.pane.set_status(f"not receiving ({exc}); following the journal")
+            self._status(f"not receiving ({exc}); following the journal")
             self._tail = asyncio.create_task(self._follow_journal(last_id))
             return
         self.service = service
         relay = f" → relay {settings.relay}" if settings.relay else ""
-        self.pane.set_status(f"receiving at {url}{relay}")
+        self._status(f"receiving at {url}{relay}")
 
-    def _load_history(self) -> int:
-        """Recent deliveries into the log and the table; returns the newest id (0 if none)."""
+    async def _load_history(self) -> int:
+        """Post the recent deliveries (`HistoryLoaded`); returns the newest id (0 if none)."""
         if not self.reader.path.exists():
             return 0
         try:
-            recent = self.reader.recent(HISTORY)
-            last = self.reader.last_per_repo()
+            recent, last = await asyncio.to_thread(self._read_history)
         except PacTuiError as exc:
-            self.screen.notify(str(exc), title="Webhook journal", severity="error")
+            tell(self._post, str(exc), title="Webhook journal", severity="error")
             return 0
-        for delivery in reversed(recent):
-            self.pane.log_view.push(delivery)
         self.last_per_repo.update({name: LogEntry.of(d) for name, d in last.items()})
-        self._changed = True
+        self._post(HistoryLoaded(list(reversed(recent)), repos_changed=True))
         return recent[0].id or 0 if recent else 0
 
+    def _read_history(self) -> tuple[list[Delivery], dict[str, Delivery]]:
+        """In a thread: the newest deliveries (newest first) and the last one per repository."""
+        return self.reader.recent(HISTORY), self.reader.last_per_repo()
+
     def deliver(self, delivery: Delivery) -> None:
-        self.pane.log_view.push(delivery)
+        """Queue a delivery for the next flush: called once per delivery, so it stays cheap."""
+        self._pending.append(delivery)
         if delivery.repo:
             self.last_per_repo[delivery.repo] = LogEntry.of(delivery)
-            self._changed = True
+            self._repos_changed = True
 
-    def take_changed_repos(self) -> bool:
-        changed, self._changed = self._changed, False
-        return changed
+    def flush(self) -> None:
+        """Post what arrived since the last flush, if anything, as one message."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        changed, self._repos_changed = self._repos_changed, False
+        self._post(DeliveriesArrived(batch, changed))
 
     async def _follow_journal(self, last_id: int) -> None:
         while True:
@@ -104,14 +129,16 @@ class WebhookFeed:
             if not batch:
                 await asyncio.sleep(TAIL_SECONDS)
 
-    async def open(self, delivery_id: int) -> None:
-        from pac_tui.ui.screens.event_detail import EventDetailScreen
+    def open(self, delivery_id: int) -> None:
+        """Read a delivery back from the journal; posts `DeliveryRead` (or says it is gone)."""
+        self._run_worker(self._open(delivery_id), exit_on_error=False)
 
+    async def _open(self, delivery_id: int) -> None:
         delivery = await asyncio.to_thread(self.reader.get, delivery_id)
         if delivery is None:
-            self.screen.notify(f"Delivery {delivery_id} is no longer in the journal.")
+            tell(self._post, f"Delivery {delivery_id} is no longer in the journal.")
             return
-        self.screen.app.push_screen(EventDetailScreen(delivery, self.ctx.config))
+        self._post(DeliveryRead(delivery))
 
     async def stop(self) -> None:
         if self._tail is not None:

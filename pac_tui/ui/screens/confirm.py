@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from pac_tui.core.config import Repository
+
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
@@ -35,3 +37,14 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+def confirm_revoke(repo: Repository) -> ConfirmScreen:
+    """The question before revoking `repo`'s grant."""
+    return ConfirmScreen(
+        f"Revoke {repo.name}?",
+        f"This revokes the access and refresh token of {repo.name} ({repo.project}) at "
+        f"{repo.gitlab.url} and forgets them. PAC stops working for this repository "
+        "until someone logs in again.",
+        "Revoke",
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import asdict
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,20 +16,23 @@ from pac_tui.actions.status import RepoStatus, State, repo_status
 from pac_tui.core.config import Repository
 from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.core.humanize import countdown
-from pac_tui.core.models import TokenRecord
-from pac_tui.oauth.revoke import revoke
 from pac_tui.oauth.schedule import AutoRefreshPlan
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.feeds.cluster import ClusterFeed
+from pac_tui.ui.feeds.tokens import StoreWatch, TokenFeed
 from pac_tui.ui.feeds.webhooks import FLUSH_SECONDS, WebhookFeed
-from pac_tui.ui.screens.confirm import ConfirmScreen
+from pac_tui.ui.messages import (
+    ClusterDiscovered,
+    DeliveriesArrived,
+    DeliveryRead,
+    Notified,
+    StoreWritten,
+    WebhookStatus,
+)
+from pac_tui.ui.screens.confirm import confirm_revoke
 from pac_tui.ui.screens.help import HelpScreen
 from pac_tui.ui.screens.login import LoginScreen
-
-if TYPE_CHECKING:
-    pass
-from pac_tui.ui.widgets.badges import display_state
-from pac_tui.ui.widgets.cluster_info import render_unmanaged
+from pac_tui.ui.widgets.badges import matches
 from pac_tui.ui.widgets.event_log import EventLog
 from pac_tui.ui.widgets.repo_table import RepoTable
 from pac_tui.ui.widgets.token_panel import PanelState, TokenPanel
@@ -58,12 +61,12 @@ class DashboardScreen(Screen[None]):
         super().__init__()
         self.ctx = ctx
         self.tick_interval = tick_interval
-        self.webhooks = WebhookFeed(self)
-        self.cluster = ClusterFeed(self)
+        self.webhooks = WebhookFeed(ctx, self.post_message, self.run_worker)
+        self.cluster = ClusterFeed(ctx, self.post_message, self.run_worker)
         self.plan = AutoRefreshPlan()
-        self.records: dict[str, TokenRecord] = {}
+        self.tokens = TokenFeed(ctx, self.post_message, self.run_worker)
+        self.store = StoreWatch(ctx.store)
         self.filter_text = ""
-        self._store_mtime: int | None = -1
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -84,19 +87,51 @@ class DashboardScreen(Screen[None]):
             self.set_interval(FLUSH_SECONDS, self.flush_events)
         self.webhooks.start()
         if self.tick_interval:
-            self.cluster.start()
+            self.cluster.start(self.set_interval)
 
-    def cluster_changed(self) -> None:
+    @property
+    def receiver_url(self) -> str | None:
+        """Where the webhook receiver listens; None while it does not."""
+        return self.webhooks.receiver_url
+
+    def flush_events(self) -> None:
+        """The log pane's one timer, ~10 times a second: deliveries queued since the last flush
+        come back as one `DeliveriesArrived`."""
+        self.webhooks.flush()
+
+    # ---- what the feeds post -----------------------------------------------------------------
+
+    @on(Notified)
+    def _notified(self, message: Notified) -> None:
+        self.notify(**asdict(message.notice))
+
+    @on(DeliveriesArrived)
+    def _deliveries_arrived(self, message: DeliveriesArrived) -> None:
+        """New deliveries (or the journal's history): into the log, and the Webhook cells."""
+        self.query_one("#webhooks", WebhookPane).add(message.deliveries)
+        if message.repos_changed:
+            self._update_table()
+
+    @on(WebhookStatus)
+    def _webhook_status(self, message: WebhookStatus) -> None:
+        self.query_one("#webhooks", WebhookPane).set_status(message.status)
+
+    @on(DeliveryRead)
+    def _delivery_read(self, message: DeliveryRead) -> None:
+        from pac_tui.ui.screens.event_detail import EventDetailScreen
+
+        self.app.push_screen(EventDetailScreen(message.delivery, self.ctx.config))
+
+    @on(ClusterDiscovered)
+    def _cluster_discovered(self) -> None:
         """A discovery round ended: redraw, and retry Secrets that lag (the cluster is back)."""
         self._update_table()
         self._show_panel()
         self.cluster.retry_lagging(self.statuses())
 
-    def flush_events(self) -> None:
-        """The log pane's one timer: move queued deliveries into view, ~10 times a second."""
-        self.query_one("#webhooks", WebhookPane).log_view.flush()
-        if self.webhooks.take_changed_repos():
-            self._update_table()
+    @on(StoreWritten)
+    def _store_written(self) -> None:
+        self.reload()
 
     async def shutdown(self) -> None:
         await self.webhooks.stop()
@@ -118,7 +153,7 @@ class DashboardScreen(Screen[None]):
             + ("" if self.ctx.auto_refresh else " · auto-refresh off")
         )
         if self.ctx.auto_refresh:
-            for repo in self.plan.due(self.ctx.config.repositories, self.records, now):
+            for repo in self.plan.due(self.ctx.config.repositories, self.store.records, now):
                 self._start_refresh(repo, auto=True)
 
     def _update_table(self) -> None:
@@ -132,39 +167,25 @@ class DashboardScreen(Screen[None]):
 
     @on(EventLog.Opened)
     def _open_event(self, event: EventLog.Opened) -> None:
-        self.run_worker(self.webhooks.open(event.entry.id), exit_on_error=False)
+        self.webhooks.open(event.entry.id)
 
     def _load_records(self, force: bool = False) -> None:
         try:
-            mtime = self.ctx.store.path.stat().st_mtime_ns
-        except FileNotFoundError:
-            mtime = None
-        if not force and mtime == self._store_mtime:
-            return
-        self._store_mtime = mtime
-        try:
-            self.records = self.ctx.store.read_all()
+            self.store.load(force)
         except PacTuiError as exc:
             self.notify(str(exc), title="Token store", severity="error", timeout=15)
 
     def statuses(self) -> list[RepoStatus]:
         now = self.ctx.clock.now()
         configured = [
-            repo_status(repo, self.records.get(repo.name), now)
+            repo_status(repo, self.store.records.get(repo.name), now)
             for repo in self.ctx.config.repositories
         ]
         return configured + self.cluster.unmanaged_statuses({s.name for s in configured})
 
     def visible_statuses(self) -> list[RepoStatus]:
         needle = self.filter_text.casefold().strip()
-        rows = self.statuses()
-        if not needle:
-            return rows
-        return [
-            s
-            for s in rows
-            if needle in f"{s.name} {s.project} {s.gitlab} {display_state(s)}".casefold()
-        ]
+        return [s for s in self.statuses() if matches(s, needle)]
 
     def _show_panel(self) -> None:
         panel = self.query_one("#panel", TokenPanel)
@@ -174,13 +195,12 @@ class DashboardScreen(Screen[None]):
             name = self.query_one("#repos", RepoTable).selected_name
             pac = self.cluster.unmanaged().get(name) if name else None
             if pac is not None:
-                panel.border_title = "PAC Repository"
-                panel.update(render_unmanaged(pac, now))
+                panel.show_unmanaged(pac, now)
             else:
                 panel.show(None, now, self.ctx.local_tz)
             return
         panel.border_title = "Token"
-        record = self.records.get(repo.name)
+        record = self.store.records.get(repo.name)
         state = PanelState(
             status=repo_status(repo, record, now),
             record=record,
@@ -242,7 +262,7 @@ class DashboardScreen(Screen[None]):
         now = self.ctx.clock.now()
         started = 0
         for repo in self.ctx.config.repositories:
-            record = self.records.get(repo.name)
+            record = self.store.records.get(repo.name)
             if (
                 record
                 and record.tokens
@@ -260,18 +280,9 @@ class DashboardScreen(Screen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_worker(self._revoke(repo), group="revoke", exit_on_error=False)
+                self.tokens.revoke(repo)
 
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Revoke {repo.name}?",
-                f"This revokes the access and refresh token of {repo.name} ({repo.project}) at "
-                f"{repo.gitlab.url} and forgets them. PAC stops working for this repository "
-                "until someone logs in again.",
-                "Revoke",
-            ),
-            answered,
-        )
+        self.app.push_screen(confirm_revoke(repo), answered)
 
     def action_sync(self) -> None:
         repo = self._need_repo()
@@ -373,15 +384,4 @@ class DashboardScreen(Screen[None]):
                 self.notify(f"{repo.name}: {outcome.note()}.")
         finally:
             self.plan.in_flight.discard(repo.name)
-            self.reload()
-
-    async def _revoke(self, repo: Repository) -> None:
-        try:
-            record = await revoke(repo, self.ctx.store, self.ctx.clock)
-        except PacTuiError as exc:
-            self.notify(str(exc), title=f"Revoke of {repo.name} failed", severity="error")
-        else:
-            message = "revoked and forgotten" if record else "nothing to revoke"
-            self.notify(f"{repo.name}: {message}.")
-        finally:
             self.reload()

@@ -59,6 +59,11 @@ class LoginScreen(ModalScreen[TokenRecord | None]):
         self._worker: Worker[None] | None = None
         self._timer: Timer | None = None
 
+    @property
+    def worker(self) -> Worker[None] | None:
+        """The login's worker (None before it starts); leaving the screen cancels it."""
+        return self._worker
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="login"):
             yield Label(f"Log in: {self.repo.name}", classes="dialog-title", id="login-title")

@@ -19,6 +19,12 @@ def display_state(status: RepoStatus) -> str:
     return status.state.value
 
 
+def matches(status: RepoStatus, needle: str) -> bool:
+    """Does the filter box's `needle` (casefolded) find the row? It searches what the row shows."""
+    shown = f"{status.name} {status.project} {status.gitlab} {display_state(status)}"
+    return not needle or needle in shown.casefold()
+
+
 _BADGES = {
     "authorized": ("● authorized", "green"),
     "expiring": ("● expiring", "yellow"),

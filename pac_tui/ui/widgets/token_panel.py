@@ -16,7 +16,7 @@ from pac_tui.core.humanize import ago, countdown
 from pac_tui.core.models import TokenRecord
 from pac_tui.oauth.schedule import refresh_due_at
 from pac_tui.ui.widgets.badges import badge, countdown_text
-from pac_tui.ui.widgets.cluster_info import render_cluster
+from pac_tui.ui.widgets.cluster_info import render_cluster, render_unmanaged
 
 if TYPE_CHECKING:
     from pac_tui.kube.repositories import PacRepository
@@ -116,3 +116,8 @@ class TokenPanel(Static):
             self.update(Text("No repository selected.", style="dim"))
             return
         self.update(render_panel(state, now, tz))
+
+    def show_unmanaged(self, pac: PacRepository, now: datetime) -> None:
+        """A PAC Repository of the cluster that no configured repository binds."""
+        self.border_title = "PAC Repository"
+        self.update(render_unmanaged(pac, now))

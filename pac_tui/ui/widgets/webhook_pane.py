@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import tzinfo
 
 from textual import on
@@ -11,6 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Input
 
 from pac_tui.ui.widgets.event_log import EventLog
+from pac_tui.webhooks.models import Delivery
 
 
 class WebhookPane(Vertical):
@@ -37,6 +39,13 @@ class WebhookPane(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Webhooks"
         self._retitle()
+
+    def add(self, deliveries: Iterable[Delivery]) -> None:
+        """Show a batch of deliveries (oldest first): one repaint for the whole batch."""
+        log = self.log_view
+        for delivery in deliveries:
+            log.push(delivery)
+        log.flush()
 
     def set_status(self, status: str) -> None:
         self.status = status

@@ -1,10 +1,10 @@
 """The walkthrough's "Connect to PAC" step: connect the repository to PAC on the cluster.
 
 `ConnectStep` asks where PAC lives (kubeconfig context, namespace, Repository name), which token
-PAC gets, and where GitLab sends webhooks (the form: `onboarding_pac_form.py`); Preview runs the
-onboarding as a dry run, Connect runs it for real (`pac_tui.onboard`, the code behind `pac-tui
-onboard`), and the outcome is shown with `onboarding_pac_result.py`. The next step, the readiness
-check, is `CheckStep` (`onboarding_check.py`, also importable from here).
+PAC gets, and where GitLab sends webhooks (the form, a widget it composes: `pac_form.py`); Preview
+runs the onboarding as a dry run, Connect runs it for real (`pac_tui.onboard`, the code behind
+`pac-tui onboard`), and the outcome is shown with `pac_result.py`. The next step, the readiness
+check, is `CheckStep` (`check.py`, also importable from here).
 
 The step is a widget that owns its workers; the screen only navigates, and learns what
 happened from `ConnectStep.Changed`. The core is imported lazily: `pac_tui.onboard` loads the
@@ -28,7 +28,7 @@ from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import PacTuiError
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.screens.onboarding.check import CheckStep
-from pac_tui.ui.screens.onboarding.pac_form import PacForm
+from pac_tui.ui.screens.onboarding.pac_form import PacForm, show_hint
 from pac_tui.ui.screens.onboarding.pac_result import (
     explain_failure,
     failure,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["CheckStep", "ConnectStep"]
 
 
-class ConnectStep(PacForm):
+class ConnectStep(VerticalScroll):
     """Step "Connect to PAC". `prepare` is called each time the step is shown."""
 
     class Changed(Message):
@@ -51,6 +51,8 @@ class ConnectStep(PacForm):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.ctx: AppContext | None = None
+        self.form = PacForm()
         self.busy = False
         self.result: OnboardResult | None = None  # the last run, preview or real
         self.connected: Repository | None = None  # bound, once Connect succeeded
@@ -58,7 +60,7 @@ class ConnectStep(PacForm):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="ob-pac-intro", classes="ob-text")
-        yield from self.compose_form()
+        yield self.form
         with Horizontal(classes="ob-actions"):
             yield Button("Preview (p)", id="ob-pac-preview")
             yield Button("Connect (c)", id="ob-pac-connect", variant="success")
@@ -74,7 +76,7 @@ class ConnectStep(PacForm):
 
     def prepare(self, ctx: AppContext, repo_name: str) -> None:
         """Fill in the texts for `repo_name`; list the contexts (again, unless they loaded)."""
-        self.ctx, self.repo_name = ctx, repo_name
+        self.ctx = ctx
         name = escape(repo_name)
         self.query_one("#ob-pac-intro", Static).update(
             f"Connect [b]{name}[/b] to Pipelines-as-Code on your cluster. pac-tui puts three "
@@ -86,8 +88,12 @@ class ConnectStep(PacForm):
         self.query_one("#ob-pac-skip", Static).update(
             f"Skip (ctrl+n) — do it later with [b]{escape(onboard_command(repo_name))}[/b]."
         )
-        if self._contexts is None:
-            self.load_contexts()
+        self.form.prepare(ctx, repo_name)
+
+    @property
+    def mode(self) -> str:
+        """The token mode chosen in the form."""
+        return self.form.mode
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -105,7 +111,7 @@ class ConnectStep(PacForm):
         actions = {
             "ob-pac-preview": lambda: self.run(dry_run=True),
             "ob-pac-connect": lambda: self.run(dry_run=False),
-            "ob-pac-reload": self.load_contexts,
+            "ob-pac-reload": self.form.load_contexts,
             "ob-pac-use-oauth": self.use_oauth,
         }
         action = actions.get(event.button.id or "")
@@ -114,7 +120,7 @@ class ConnectStep(PacForm):
             action()
 
     def use_oauth(self) -> None:
-        self._set_mode(TokenMode.OAUTH)
+        self.form.set_mode(TokenMode.OAUTH)
         self.query_one("#ob-pac-use-oauth").set_class(True, "-hidden")
         self._hint(
             "#ob-pac-status",
@@ -129,7 +135,7 @@ class ConnectStep(PacForm):
         if self.busy or self.ctx is None:
             return
         try:
-            repo, url = self._bound()
+            repo, url = self.form.bound()
         except PacTuiError as exc:
             self._hint("#ob-pac-status", failure(str(exc)))
             return
@@ -191,6 +197,9 @@ class ConnectStep(PacForm):
         self._set_busy(False)
         if result.dry_run:
             self._focus_later(self.query_one("#ob-pac-connect"))
+
+    def _hint(self, selector: str, text: str) -> None:
+        show_hint(self.query_one(selector, Static), text)
 
     def _set_busy(self, busy: bool) -> None:
         """While a run goes on, the form it reads cannot change, nor can another run start."""

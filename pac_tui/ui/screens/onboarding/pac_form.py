@@ -1,10 +1,10 @@
 """The form of the "Connect to PAC" step: kubeconfig context, namespace, Repository name, token
 mode and controller URL.
 
-`PacForm` loads the kubeconfig's contexts in a thread and fills in the defaults, keeps the
-namespace and the mode's help in step with the choices, and reads the form back as the
-repository's binding (`_bound`). `ConnectStep` (`onboarding_pac.py`) builds on it: it composes
-the form with `compose_form` and runs the onboarding with what it reads.
+`PacForm` is a widget: it loads the kubeconfig's contexts in a thread and fills in the
+defaults, keeps the namespace and the mode's help in step with the choices, and reads the form
+back as the repository's binding (`bound`). `ConnectStep` (`pac.py`) composes it between its
+intro and its buttons, and runs the onboarding with what it reads.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from pac_tui.core.config import Repository, TokenMode
@@ -41,20 +41,37 @@ MODE_HELP = {
 }
 
 
-class PacForm(VerticalScroll):
-    """The inputs of the PAC step and the contexts behind them; `ctx` and `repo_name` are set
-    by the step before `load_contexts` runs."""
+def show_hint(widget: Static, text: str) -> None:
+    """Show `text` (markup) in a Static that is hidden while it has nothing to say."""
+    widget.update(text)
+    widget.display = bool(text)
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+
+class PacForm(Vertical):
+    """The inputs of the PAC step and the contexts behind them. No box of its own: the step
+    lays it out as if its fields were the step's."""
+
+    DEFAULT_CSS = """
+    PacForm {
+        height: auto;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
         self.ctx: AppContext | None = None
         self.repo_name = ""
         self._contexts: list[ContextInfo] | None = None
         self._namespace_default = ""
 
-    def compose_form(self) -> ComposeResult:
-        """Where the context list failed, then the grid of inputs (the step puts them after
-        its intro)."""
+    def prepare(self, ctx: AppContext, repo_name: str) -> None:
+        """For `repo_name`: list the contexts (again, unless they loaded)."""
+        self.ctx, self.repo_name = ctx, repo_name
+        if self._contexts is None:
+            self.load_contexts()
+
+    def compose(self) -> ComposeResult:
+        """Where the context list failed, then the grid of inputs."""
         yield Static("", id="ob-pac-context-error", classes="ob-text -hidden")
         with Grid(id="ob-pac-form"):
             yield Label("Kubernetes context", classes="ob-key")
@@ -129,7 +146,7 @@ class PacForm(VerticalScroll):
         self._set("#ob-pac-repository", binding.repository)
         self._set("#ob-pac-controller", self.ctx.config.webhook.relay or "")
         if bound:
-            self._set_mode(bound.mode)
+            self.set_mode(bound.mode)
 
     def _set(self, selector: str, value: str) -> None:
         """Fill a field the user has not filled."""
@@ -137,7 +154,7 @@ class PacForm(VerticalScroll):
         if not field.value:
             field.value = value
 
-    def _set_mode(self, mode: TokenMode) -> None:
+    def set_mode(self, mode: TokenMode) -> None:
         buttons = list(self.query(RadioButton))
         buttons[MODES.index(mode)].value = True
 
@@ -159,7 +176,7 @@ class PacForm(VerticalScroll):
             field.value = chosen.namespace
         self._namespace_default = chosen.namespace if chosen else ""
 
-    def _bound(self) -> tuple[Repository, str | None]:
+    def bound(self) -> tuple[Repository, str | None]:
         """The repository with the binding the form describes, and the controller URL."""
         assert self.ctx is not None
         from pac_tui.onboard import binding_for, check_controller_url
@@ -187,7 +204,4 @@ class PacForm(VerticalScroll):
         return replace(repo, kubernetes=binding), url
 
     def _hint(self, selector: str, text: str) -> None:
-        """Show `text` (markup) in a Static that is hidden while it has nothing to say."""
-        widget = self.query_one(selector, Static)
-        widget.update(text)
-        widget.display = bool(text)
+        show_hint(self.query_one(selector, Static), text)

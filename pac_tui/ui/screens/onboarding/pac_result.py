@@ -1,7 +1,7 @@
 """What a run of the "Connect to PAC" step shows: what was put in place, the YAML, what failed.
 
 Plain renderers from an `OnboardResult` or an error to Rich or markup; `ConnectStep`
-(`onboarding_pac.py`) puts them in its widgets.
+(`pac.py`) puts them in its widgets.
 """
 
 from __future__ import annotations

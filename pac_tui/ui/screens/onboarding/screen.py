@@ -2,13 +2,13 @@
 
 Steps: instance URL → registering the OAuth application → its ID (and secret), checked against
 the instance's token endpoint → project path and name (the config file is written here) → login
-→ webhook settings → connect to PAC (`onboarding_pac.py`: Repository, Secret, webhook) → the PAC
-readiness check (`onboarding_check.py`) → done. Every entry is checked in place
-(`onboarding_entries.py`); nothing is written before the project step, and what is written is
-validated by the core first. This module navigates between the steps (`onboarding_steps.py`
-says what each one shows). Shown at start when no repository is configured, and from the
-dashboard (o, or "Add repository" in the palette); `connect=NAME` opens it at the PAC step for
-a repository that is already saved.
+→ webhook settings → connect to PAC (`pac.py`: Repository, Secret, webhook) → the PAC readiness
+check (`check.py`) → done. Every entry is checked in place by `EntryChecks` (`entries.py`, which
+this screen calls); nothing is written before the project step, and what is written is
+validated by the core first. This module navigates between the steps, shows what the checks
+say, and runs the steps' actions (`steps.py` says what each one shows). Shown at start when no
+repository is configured, and from the dashboard (o, or "Add repository" in the palette);
+`connect=NAME` opens it at the PAC step for a repository that is already saved.
 """
 
 from __future__ import annotations
@@ -17,15 +17,18 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, Footer, Header, Input, Static
 
 from pac_tui.core.errors import PacTuiError
+from pac_tui.core.models import TokenRecord
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.screens.onboarding import steps
 from pac_tui.ui.screens.onboarding.check import CheckStep
-from pac_tui.ui.screens.onboarding.entries import EntrySteps
+from pac_tui.ui.screens.onboarding.entries import EntryChecks, Invalid
 from pac_tui.ui.screens.onboarding.pac import ConnectStep
-from pac_tui.ui.screens.onboarding.steps import STEPS
+from pac_tui.ui.screens.onboarding.steps import STEPS, Draft
 
 _NEXT_LABELS = {"client": "Check & next", "project": "Save & next", "done": "Finish"}
 _FIRST_FOCUS = {
@@ -45,7 +48,7 @@ _STEP_KEYS = {  # the keys that only mean something on one step
 }
 
 
-class OnboardingScreen(EntrySteps):
+class OnboardingScreen(Screen[str | None]):
     """Dismisses with the added repository's name, or None when left before it was saved."""
 
     BINDINGS = [
@@ -63,7 +66,11 @@ class OnboardingScreen(EntrySteps):
     ]
 
     def __init__(self, ctx: AppContext, connect: str | None = None) -> None:
-        super().__init__(ctx)
+        super().__init__()
+        self.ctx = ctx
+        self.draft = Draft()
+        self.entries = EntryChecks(ctx, self.draft)
+        self.checking = False
         self.step = STEPS[0]
         self.first = STEPS[0]  # no going back before it
         self._connect = connect
@@ -228,3 +235,146 @@ class OnboardingScreen(EntrySteps):
             self.query_one(target).focus()
         else:
             self.action_next()
+
+    # ---- the steps that check something -------------------------------------------------------
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        """Editing a field clears its explanation; the name follows the project until edited."""
+        field = event.input.id or ""
+        errors = {
+            "ob-url": "#ob-url-error",
+            "ob-client-id": "#ob-client-status",
+            "ob-client-secret": "#ob-client-status",
+            "ob-project": "#ob-project-error",
+            "ob-name": "#ob-name-error",
+        }
+        if field in errors:
+            self._explain(errors[field], "")
+        if field == "ob-project":
+            name = self.query_one("#ob-name", Input)
+            suggested = self.entries.suggested_name(event.value, name.value)
+            if suggested is not None:
+                name.value = suggested
+
+    def _explain(self, selector: str, text: str, severity: str = "error") -> None:
+        widget = self.query_one(selector, Static)
+        widget.set_classes(f"ob-{severity}")
+        widget.update(text)
+
+    def _explain_all(self, invalid: Invalid) -> None:
+        for selector, text in invalid.explanations.items():
+            self._explain(selector, text, invalid.severity)
+
+    def _value(self, selector: str) -> str:
+        return self.query_one(selector, Input).value
+
+    def _next_instance(self) -> None:
+        try:
+            self.entries.instance(self._value("#ob-url"))
+        except Invalid as invalid:
+            self._explain_all(invalid)
+            return
+        fields = self.query_one("#ob-client-id", Input), self.query_one("#ob-client-secret", Input)
+        prefilled = self.entries.prefill((fields[0].value, fields[1].value))
+        if prefilled is not None:
+            fields[0].value, fields[1].value = prefilled
+        self._show("register")
+
+    def _next_client(self) -> None:
+        client_id = self._value("#ob-client-id").strip()
+        secret = self._value("#ob-client-secret").strip() or None
+        try:
+            needs_check = self.entries.client(client_id, secret)
+        except Invalid as invalid:
+            self._explain_all(invalid)
+            return
+        if not needs_check:
+            self._show("project")
+            return
+        self._set_checking(True)
+        self._explain(
+            "#ob-client-status",
+            f"Checking the application at {escape(self.draft.url)}…",
+            "pending",
+        )
+        self.run_worker(self._check(), group="client-check", exclusive=True, exit_on_error=False)
+
+    async def _check(self) -> None:
+        try:
+            await self.entries.check_client()
+        except Invalid as invalid:
+            self._set_checking(False)
+            self._explain_all(invalid)
+            return
+        self._show("project")
+        self.notify(f"{self.draft.url} accepts this application.", title="Application checked")
+
+    def _set_checking(self, checking: bool) -> None:
+        """While the check runs, the entries it checks cannot change and Next waits."""
+        was = self.checking
+        self.checking = checking
+        self._update_next()
+        for field in self.query("#client Input"):
+            field.disabled = checking
+        if was and not checking and self.step == "client":
+            self.query_one("#ob-client-id").focus()
+
+    def _next_project(self) -> None:
+        try:
+            self.entries.project(self._value("#ob-project"), self._value("#ob-name"))
+        except Invalid as invalid:
+            self._explain_all(invalid)
+            return
+        except PacTuiError as exc:  # written and validated, so only a race could get here
+            self.notify(str(exc), title="Config", severity="error", timeout=15)
+        self._show("login")
+
+    # ---- step actions -------------------------------------------------------------------------
+
+    def _copy(self, text: str, what: str) -> None:
+        self.app.copy_to_clipboard(text)
+        self.notify(f"{what} copied to the clipboard.")
+
+    def action_copy_redirect(self) -> None:
+        self._copy(self.draft.redirect_uri, "Redirect URI")
+
+    def action_copy_scope(self) -> None:
+        self._copy(self.draft.scope, "Scope")
+
+    def action_copy_secret(self) -> None:
+        self._copy(self.draft.webhook_secret, "Secret token")
+
+    def action_open_page(self) -> None:
+        d = self.draft
+        url = d.applications_page if self.step == "register" else d.hooks_page
+        opener = self.ctx.open_browser
+        if opener is None:
+            self._copy(url, "No browser here; the page URL was")
+            return
+        self.run_worker(lambda: opener(url), thread=True, exit_on_error=False)
+        self.notify(f"Opening {url}")
+
+    def action_login(self) -> None:
+        from pac_tui.ui.screens.login import LoginScreen
+
+        try:
+            repo = self.ctx.config.repository(self.draft.name)
+        except PacTuiError as exc:
+            self.notify(str(exc), title="Login", severity="error")
+            return
+        self.app.push_screen(LoginScreen(self.ctx, repo), self._logged_in)
+
+    def _logged_in(self, record: TokenRecord | None) -> None:
+        d = self.draft
+        outcome = self.query_one("#ob-login-outcome", Static)
+        if record is None:
+            outcome.update(
+                "[$text-warning]Not logged in.[/] Try again (l), or skip (Next) and log in later."
+            )
+            return
+        d.logged_in, d.logged_in_as = True, record.username
+        who = f" as [b]{escape(record.username)}[/b]" if record.username else ""
+        outcome.update(f"[$text-success]✔ Logged in{who}.[/] Next: the webhook.")
+        self._update_next()
+        self.query_one("#ob-next", Button).focus()

@@ -1,7 +1,7 @@
 """What the onboarding walkthrough shows on each step: the widgets and the texts.
 
-The screen (`onboarding.py`) owns navigation, `onboarding_entries.py` validation and the workers
-of the steps before PAC; this module only says what each step looks like, from the `Draft` the
+The screen (`screen.py`) owns navigation and the workers of the steps before PAC, `entries.py`
+checks what is entered; this module only says what each step looks like, from the `Draft` the
 user has filled in so far.
 """
 

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test area: the two real OAuth providers (DESIGN.md §4)."""
+"""Fixtures shared by every test area: the two real OAuth providers (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """The OAuth client for one GitLab application, and the translation of its failures into ours.
 
 authlib ≥ 1.9 prefers `httpx2` and warns once when it falls back to httpx. pac-tui uses httpx on
-purpose (DESIGN.md §3), so that one warning is silenced here and nowhere else. `authlib.deprecate`
-re-enables its warnings when first imported, so it is imported before the filter is set.
+purpose (docs/ARCHITECTURE.md, Facts), so that one warning is silenced here and nowhere else.
+`authlib.deprecate` re-enables its warnings when first imported, so it is imported before the
+filter is set.
 """
 
 from __future__ import annotations

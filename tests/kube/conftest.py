@@ -15,8 +15,8 @@ from tests.kube.fake_apiserver import ADMIN_TOKEN, ADMIN_USER, FakeApiServer, lo
 PAC_TUI_USER = "system:serviceaccount:ci:pac-tui"
 PAC_TUI_TOKEN = "pac-tui-token"
 
-# PAC's real Repository CRD (DESIGN.md §2): a copy under tests/fixtures if there is one, else the
-# shared one next to the checkout.
+# PAC's real Repository CRD: a copy under tests/fixtures if there is one, else the shared one next
+# to the checkout.
 _CRD_FILE = "pac-crd/300-repositories.yaml"
 _CRD_CANDIDATES = (
     Path(__file__).parents[1] / "fixtures" / _CRD_FILE,

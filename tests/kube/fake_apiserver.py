@@ -1,8 +1,8 @@
 """A fake Kubernetes API server that the tests own, driven by the official ``kubernetes`` client.
 
-No kube-apiserver can be installed where the tests run (DESIGN.md §4), so this module serves the
-part of the Kubernetes REST API that pac-tui uses, over plain HTTP on 127.0.0.1, from an aiohttp
-server in a background thread. The client reaches it through a kubeconfig
+No kube-apiserver can be installed where the tests run (docs/ARCHITECTURE.md, Tests), so this
+module serves the part of the Kubernetes REST API that pac-tui uses, over plain HTTP on 127.0.0.1,
+from an aiohttp server in a background thread. The client reaches it through a kubeconfig
 (:func:`write_kubeconfig`), exactly as it would reach a kind cluster.
 
 Faithful, because pac-tui depends on it:

@@ -1,4 +1,4 @@
-"""The core never imports Textual (DESIGN.md §3); headless commands start without it."""
+"""The core never imports Textual (docs/ARCHITECTURE.md); headless commands start without it."""
 
 import subprocess
 import sys

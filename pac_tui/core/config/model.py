@@ -20,7 +20,10 @@ LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class TokenMode(enum.StrEnum):
-    """What a bound repository's Secret gives PAC (DESIGN.md §2); the values are the config's."""
+    """What a bound repository's Secret gives PAC; the values are the config's.
+
+    See docs/ARCHITECTURE.md, Facts: unmodified PAC sends its token as `Private-Token`.
+    """
 
     # A project access token pac-tui mints and rotates (works with today's PAC).
     PROJECT_TOKEN = "project-token"  # noqa: S105 (a mode's name, not a password)
@@ -71,9 +74,10 @@ class GitLabApp:
 class KubernetesBinding:
     """The `[repositories.kubernetes]` table: the PAC `Repository` whose Secret pac-tui keeps.
 
-    `mode` says what goes into the Secret's provider key (DESIGN.md §2): a project access token
-    that pac-tui mints and rotates (works with today's PAC), or the OAuth access token itself (for
-    a PAC that sends Bearer tokens). `token_days` is the lifetime of minted project tokens.
+    `mode` says what goes into the Secret's provider key (docs/ARCHITECTURE.md, Facts): a project
+    access token that pac-tui mints and rotates (works with today's PAC), or the OAuth access token
+    itself (for a PAC that sends Bearer tokens). `token_days` is the lifetime of minted project
+    tokens.
     """
 
     namespace: str

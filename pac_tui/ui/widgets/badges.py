@@ -1,5 +1,5 @@
-"""How states and countdowns look (DESIGN.md §5): green, yellow under 30 min, red under 5 min,
-reverse EXPIRED."""
+"""How states and countdowns look (docs/ARCHITECTURE.md, Look and feel): green, yellow under
+30 min, red under 5 min, reverse EXPIRED."""
 
 from __future__ import annotations
 

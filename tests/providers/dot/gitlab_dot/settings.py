@@ -1,4 +1,4 @@
-"""Settings that make django-oauth-toolkit behave like GitLab's OAuth (DESIGN.md §2, §4).
+"""Settings that make django-oauth-toolkit behave like GitLab's OAuth (docs/ARCHITECTURE.md).
 
 Environment:
 - ``PAC_TUI_DOT_DB`` (required): path of the sqlite database, one per provider start.

@@ -19,6 +19,7 @@ from pac_tui.core.paths import data_dir
 
 if TYPE_CHECKING:
     from pac_tui.cli.context import Context
+    from pac_tui.webhooks.journal import JournalReader
     from pac_tui.webhooks.models import Delivery
 
 
@@ -174,11 +175,11 @@ def fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def _open_journal(ctx: Context) -> Any:
+def _open_journal(ctx: Context) -> JournalReader:
     from pac_tui.webhooks.journal import JournalReader
     from pac_tui.webhooks.service import journal_path
 
-    path = journal_path(data_dir(os.environ))
+    path = journal_path(ctx.store.data_dir)
     if not path.exists():
         raise PacTuiError(f"no webhook journal at {path} yet: run pac-tui webhook serve first")
     return JournalReader(path)
@@ -217,7 +218,7 @@ def cmd_events(ctx: Context, args: argparse.Namespace) -> int:
         return 0
 
 
-def _last_id(journal: Any) -> int:
+def _last_id(journal: JournalReader) -> int:
     newest = journal.recent(1)
     return newest[0].id if newest else 0
 

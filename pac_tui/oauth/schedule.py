@@ -85,6 +85,11 @@ class AutoRefreshPlan:
         self._retry[name] = retry
         return retry.not_before
 
+    def failures(self, name: str) -> int:
+        """How many refreshes of `name` failed in a row (0 after a success)."""
+        retry = self._retry.get(name)
+        return retry.failures if retry else 0
+
     def next_retry(self, name: str) -> datetime | None:
         retry = self._retry.get(name)
         return retry.not_before if retry else None

@@ -54,6 +54,11 @@ class WebhookService:
         self.on_smee_state = on_smee_state
         self._smee_task: asyncio.Task[None] | None = None
 
+    @property
+    def url(self) -> str | None:
+        """Where the receiver listens, once started."""
+        return self.receiver.url
+
     async def start(self, host: str, port: int, sock: socket.socket | None = None) -> str:
         await self.journal.start()
         try:

@@ -294,15 +294,15 @@ async def test_auto_refresh_refreshes_before_expiry_and_backs_off(
         record = ctx.store.get("demo")
         assert record.last_refresh is not None and not record.last_refresh.ok
         assert "retry in 30s" in _plain(app.dashboard.query_one("#panel"))
-        attempts = app.dashboard.plan._retry["demo"].failures
+        attempts = app.dashboard.plan.failures("demo")
         clock.advance(10)
         app.dashboard.tick()
         await settle(pilot)
-        assert app.dashboard.plan._retry["demo"].failures == attempts
+        assert app.dashboard.plan.failures("demo") == attempts
         clock.advance(25)
         app.dashboard.tick()
         await settle(pilot)
-        assert app.dashboard.plan._retry["demo"].failures == attempts + 1
+        assert app.dashboard.plan.failures("demo") == attempts + 1
         assert record.tokens == ctx.store.get("demo").tokens, "a failed refresh keeps the tokens"
 
 

@@ -51,7 +51,7 @@ class WebhookFeed:
     @property
     def receiver_url(self) -> str | None:
         """Where the receiver listens; None while it does not (off, starting, or following)."""
-        return self.service.receiver.url if self.service is not None else None
+        return self.service.url if self.service is not None else None
 
     def start(self) -> None:
         self._run_worker(self._start(), group="webhooks", exit_on_error=False)

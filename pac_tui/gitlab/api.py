@@ -26,7 +26,7 @@ import httpx
 
 from pac_tui.core.config import GitLabApp
 from pac_tui.core.errors import NeedsLogin, PacTuiError, ProviderUnavailable
-from pac_tui.gitlab.http import HTTP_TIMEOUT, explain_http, http_client
+from pac_tui.gitlab.http import HTTP_TIMEOUT, explain_http, http_client, json_object
 
 ProjectRef = str | int
 Scheme = Literal["bearer", "private-token"]
@@ -320,11 +320,7 @@ class GitLabApi:
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return json_object(response) or {}
 
 
 def _json(response: httpx.Response) -> Any:

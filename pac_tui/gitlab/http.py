@@ -41,6 +41,15 @@ def http_client(
     return httpx.AsyncClient(base_url=base_url, transport=transport, **options)
 
 
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The response body as a JSON object, or None when it is not one (HTML, a list, garbage)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def explain_http(exc: BaseException, app: GitLabApp, action: str) -> PacTuiError:
     """A transport error, a 4xx/5xx raised by `raise_for_status`, or a non-JSON answer, in words.
 

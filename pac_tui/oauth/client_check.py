@@ -16,7 +16,7 @@ from authlib.common.security import generate_token
 
 from pac_tui.core.config import GitLabApp
 from pac_tui.core.errors import ProviderRejected, ProviderUnavailable
-from pac_tui.gitlab.http import http_client
+from pac_tui.gitlab.http import http_client, json_object
 from pac_tui.oauth.client import explain
 
 ACTION = "check the OAuth application"
@@ -46,7 +46,7 @@ async def check_client(app: GitLabApp) -> None:
     status = response.status_code
     if status >= 500:
         raise ProviderUnavailable(f"{app.url} answered HTTP {status}; try again later")
-    body = _json(response)
+    body = json_object(response)
     error = body.get("error") if body else None
     if status == 404 or not isinstance(error, str):
         raise ProviderRejected(
@@ -73,14 +73,6 @@ async def check_client(app: GitLabApp) -> None:
             f"{app.url} does not accept this application ({error}{detail}): {hint}"
         )
     raise ProviderRejected(f"{app.url} refused the check ({error}{detail})")
-
-
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _describe(body: dict[str, Any], app: GitLabApp) -> str:

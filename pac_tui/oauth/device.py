@@ -12,7 +12,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 
@@ -20,7 +19,7 @@ from pac_tui.core.clock import Clock
 from pac_tui.core.config import GitLabApp, Repository
 from pac_tui.core.errors import LoginFailed, ProviderRejected, ProviderUnavailable
 from pac_tui.core.models import TokenRecord, TokenSet
-from pac_tui.gitlab.http import http_client
+from pac_tui.gitlab.http import http_client, json_object
 from pac_tui.oauth.client import explain
 from pac_tui.oauth.login import store_grant
 from pac_tui.stores.file_store import TokenStore
@@ -68,14 +67,6 @@ def _client_auth(app: GitLabApp) -> dict[str, str]:
     return data
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 async def start_device_authorization(app: GitLabApp, clock: Clock) -> DeviceAuthorization:
     """Ask the instance for a device code; `LoginFailed` when it has no device grant."""
     data = {**_client_auth(app), "scope": " ".join(app.scopes)}
@@ -84,7 +75,7 @@ async def start_device_authorization(app: GitLabApp, clock: Clock) -> DeviceAuth
             response = await http.post(device_authorize_url(app), data=data)
     except httpx.HTTPError as exc:
         raise explain(exc, app, "start the device login") from None
-    body = _json(response)
+    body = json_object(response) or {}
     error = body.get("error")
     if response.status_code in (404, 405) or error in ("unsupported_grant_type", "invalid_request"):
         raise _unsupported(app)
@@ -148,7 +139,7 @@ async def poll_device_token(
                 response = await http.post(app.token_url, data=data)
             except httpx.HTTPError as exc:
                 raise explain(exc, app, "finish the device login") from None
-            body = _json(response)
+            body = json_object(response) or {}
             error = body.get("error")
             if response.status_code == 200 and not error:
                 try:

@@ -20,6 +20,9 @@ from .upstream import make_session
 HEALTHZ = "/healthz"
 METRICS = "/metrics"
 OWN_PATHS = frozenset({HEALTHZ, METRICS})
+# Every other path is forwarded, raw: "[\s\S]" also matches a newline (a decoded %0A), which
+# ".*" would not. The router only picks the handler; the forwarder reads the raw target.
+ANY_PATH = r"/{tail:[\s\S]*}"
 # A request line or header field may be this long (aiohttp's default is 8190).
 MAX_HEADER_LINE = 16384
 
@@ -39,19 +42,24 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
+async def _forward(request: web.Request) -> web.StreamResponse:
+    if request.path in OWN_PATHS:  # POST /healthz: the gateway's path, not a method it answers
+        raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"])
+    return await request.app[FORWARDER].handle(request)
+
+
 @web.middleware
-async def _dispatch(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Route by the raw request, not by aiohttp's router: the router matches a decoded path
-    (``%0A`` becomes a newline a pattern may not match), and every path but the gateway's own
-    must be forwarded whatever it looks like."""
+async def _unrouted(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """What the catch-all route cannot match, a target without a leading "/": CONNECT's
+    ``host:port`` is refused here (405), anything else (``OPTIONS *``) by the forwarder (400)."""
+    if request.match_info.http_exception is None:
+        return await handler(request)
     if request.method == "CONNECT":
         request.app[METRICS_KEY].answered("CONNECT", 405)
         response = json_error(405, {"error": "CONNECT is not allowed: this is not a proxy"})
         response.headers["Allow"] = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
         response.force_close()
         return response
-    if request.path in OWN_PATHS:
-        return await handler(request)
     return await request.app[FORWARDER].handle(request)
 
 
@@ -76,11 +84,12 @@ def build_app(
         "max_line_size": MAX_HEADER_LINE,
         "max_field_size": MAX_HEADER_LINE,
     }
-    app = web.Application(middlewares=[_dispatch], handler_args=protocol)
+    app = web.Application(middlewares=[_unrouted], handler_args=protocol)
     app[SETTINGS] = settings
     app[METRICS_KEY] = metrics
     app[FORWARDER] = Forwarder(settings.target, metrics)
     app.router.add_get(HEALTHZ, _healthz)
     app.router.add_get(METRICS, _metrics)
+    app.router.add_route("*", ANY_PATH, _forward)
     app.cleanup_ctx.append(_client_session)
     return app

@@ -30,6 +30,7 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._answered: dict[tuple[str, int], Counter] = {}
         self.in_flight = Gauge(
             "pac_tui_gateway_in_flight_requests",
             "Requests being forwarded now.",
@@ -43,8 +44,12 @@ class Metrics:
         )
 
     def answered(self, method: str, status: int) -> None:
-        label = method if method in KNOWN_METHODS else "other"
-        self.requests.labels(code=str(status), method=label).inc()
+        key = (method, status)
+        child = self._answered.get(key)
+        if child is None:  # labels() costs a lock and a tuple per call: look each pair up once
+            label = method if method in KNOWN_METHODS else "other"
+            child = self._answered[key] = self.requests.labels(code=str(status), method=label)
+        child.inc()
 
     def exposition(self) -> tuple[bytes, str]:
         """The metrics in Prometheus' text format, and its content type."""

@@ -89,7 +89,7 @@ class BackgroundServer:
 
     async def _start(self) -> None:
         app = web.Application(handler_args={"auto_decompress": False})
-        app.router.add_route("*", "/{tail:.*}", self._handle)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)

@@ -305,3 +305,24 @@ async def test_other_methods_are_forwarded(recorder, client, method: str) -> Non
     ):
         assert answer.status == 200
     assert rec.seen[0].method == method
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "/api/v4/a%0Ab",  # a decoded newline: aiohttp's ".*" route patterns do not match it
+        "/api/v4/projects/a%2Fb/%2e%2e/c",
+        "//double//slashes/",
+        "/api/v4/%F0%9F%98%80?q=%F0%9F%98%80",
+        "/healthz/not-quite",
+    ],
+)
+async def test_odd_paths_are_forwarded_as_they_came(recorder, client, raw: str) -> None:
+    rec, server = recorder
+    async with gateway(server.url) as url:
+        port = URL(url).port
+        assert port is not None
+        request = f"GET {raw} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        answer = await raw_exchange(port, request.encode())
+    assert answer.status == 200
+    assert [seen.raw_target for seen in rec.seen] == [raw]

@@ -22,6 +22,8 @@ from .settings import Upstream
 from .target import BadTarget, Target, loggable, split_target, take_private_token
 from .upstream import Failure, describe
 
+CLIENT_CLOSED = 499
+
 
 @dataclass
 class Outcome:
@@ -89,6 +91,12 @@ class Forwarder:
                 allow_redirects=False,
             )
         except Exception as exc:  # every failure to reach the upstream is answered, none raised
+            if request.transport is None or request.transport.is_closing():
+                # The client hung up mid-upload: aiohttp cut the upstream request short; there
+                # is no one to answer. 499 (nginx's "client closed request") in log and metrics.
+                outcome.status = CLIENT_CLOSED
+                outcome.note = "client went away"
+                return web.Response(status=CLIENT_CLOSED)
             return self._failed(describe(exc), outcome)
         self.metrics.upstream_latency.observe(time.perf_counter() - sent_at)
         try:

@@ -9,6 +9,7 @@ environment, and adds none of aiohttp's default headers.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 from dataclasses import dataclass
 
@@ -72,8 +73,8 @@ TIMED_OUT = "upstream timed out"
 def describe(exc: BaseException) -> Failure:
     """Classify an exception raised while reaching the upstream or reading its answer.
 
-    The detail is short and built here from the exception's type and OS/TLS reason: it names no
-    header, query or body, so it can never carry a token.
+    The detail is short and built here from the exception's type, errno and TLS reason, never
+    from its message (aiohttp's messages quote the URL, query included): no token, no value.
     """
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         reason = getattr(exc.certificate_error, "verify_message", "") or "certificate rejected"
@@ -85,14 +86,19 @@ def describe(exc: BaseException) -> Failure:
         return Failure(502, UNREACHABLE, "dns", f"cannot resolve host {exc.host}")
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return Failure(504, TIMED_OUT, "timeout", "no connection within the connect timeout")
-    if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+    if isinstance(exc, aiohttp.SocketTimeoutError):
         return Failure(504, TIMED_OUT, "timeout", "no answer within the read timeout")
+    if isinstance(exc, asyncio.TimeoutError):  # the total timeout
+        return Failure(504, TIMED_OUT, "timeout", "no whole answer within the total timeout")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        reason = (exc.os_error.strerror or "connection failed").lower()
-        return Failure(502, UNREACHABLE, "connect", f"cannot connect: {reason}")
+        return Failure(502, UNREACHABLE, "connect", f"cannot connect: {_reason(exc.os_error)}")
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return Failure(502, UNREACHABLE, "disconnected", "the upstream closed the connection")
-    if isinstance(exc, aiohttp.ClientOSError):
-        reason = (exc.strerror or "connection error").lower()
-        return Failure(502, UNREACHABLE, "disconnected", f"connection error: {reason}")
+    if isinstance(exc, OSError):
+        return Failure(502, UNREACHABLE, "disconnected", f"connection error: {_reason(exc)}")
     return Failure(502, UNREACHABLE, "protocol", f"bad answer ({type(exc).__name__})")
+
+
+def _reason(error: OSError) -> str:
+    """The errno's own words ("connection refused"), or the type's name when there is none."""
+    return os.strerror(error.errno).lower() if error.errno else type(error).__name__

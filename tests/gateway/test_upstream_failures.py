@@ -62,7 +62,7 @@ async def test_a_closed_upstream_port_is_a_502_with_a_json_line() -> None:
     assert body["error"] == "upstream unreachable"
     assert body["upstream"] == dead
     assert body["detail"].startswith("cannot connect")
-    assert "tok-502" not in text
+    assert "tok-502" not in text and "needle" not in text
 
 
 async def test_an_upstream_that_never_answers_is_a_504_within_the_read_timeout(
@@ -137,4 +137,45 @@ async def test_a_client_hanging_up_mid_stream_ends_the_upstream_exchange_too(
                     assert later.status == 200
     assert "pac_tui_gateway_in_flight_requests 0.0" in text
     assert "client went away" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_client_hanging_up_mid_upload_ends_the_upstream_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outcome: dict[str, object] = {}
+    done = threading.Event()
+
+    async def sink(request: web.Request) -> web.StreamResponse:
+        received = 0
+        try:
+            async for chunk in request.content.iter_any():
+                received += len(chunk)
+        except Exception as exc:  # the upstream sees the body cut short
+            outcome["error"] = type(exc).__name__
+        outcome["received"] = received
+        done.set()
+        return web.json_response({})
+
+    caplog.set_level(logging.INFO, logger="pac_tui.gateway")
+    with BackgroundServer(sink) as server:
+        async with gateway(server.url) as url:
+            port = int(url.rsplit(":", 1)[1])
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"PUT /api/v4/upload HTTP/1.1\r\nHost: x\r\nPrivate-Token: t\r\n"
+                b"Content-Length: 10000000\r\n\r\n" + b"u" * 1_000_000
+            )
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            writer.close()
+            assert await asyncio.to_thread(done.wait, 5)
+            async with aiohttp.ClientSession() as http, http.get(f"{url}/metrics") as metrics:
+                text = await metrics.text()
+    assert outcome["received"] < 10_000_000
+    assert "error" in outcome
+    assert "pac_tui_gateway_in_flight_requests 0.0" in text
+    assert 'pac_tui_gateway_requests_total{code="499",method="PUT"} 1.0' in text
+    assert "pac_tui_gateway_upstream_errors_total{" not in text  # not the upstream's fault
+    assert "PUT /api/v4/upload 499" in caplog.text and "client went away" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -128,14 +128,15 @@ class Forwarder:
             return response
         try:
             async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
+                try:
+                    await response.write(chunk)
+                except ConnectionError:
+                    # The client hung up. Drop the upstream connection too (it is mid-body and
+                    # cannot go back to the pool); aiohttp sends nothing on a closed transport.
+                    upstream.close()
+                    outcome.note = "client went away"
+                    return response
                 outcome.sent += len(chunk)
-        except ConnectionError:
-            # The client hung up. Drop the upstream connection too (it is mid-body and cannot
-            # go back to the pool); aiohttp answers nothing more on a closed transport.
-            upstream.close()
-            outcome.note = "client went away"
-            return response
         except Exception as exc:
             # The upstream failed mid-body: the status line is sent, so the only honest answer
             # is to cut the client's connection, so that it sees a truncated body, not a whole one.

@@ -1,8 +1,10 @@
 """One log line per forwarded request, with nothing secret in it.
 
 The line names the method, the path with the query's parameter *names* only, the status, the
-time taken and the body bytes sent back. Never a header, never a query value: a token can hide
-in ``Private-Token``, ``Authorization`` or ``private_token=…``, and a value can be anything.
+time taken and the body bytes sent back. The gateway's own ``/healthz`` and ``/metrics`` are not
+logged (probes every few seconds would drown the rest). Never a header, never a query value:
+a token can hide in ``Private-Token``, ``Authorization`` or ``private_token=…``, and a value can
+be anything.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from .access_log import log_request
 from .forward import Forwarder, json_error
 from .metrics import Metrics
 from .settings import GatewaySettings
@@ -56,6 +57,7 @@ async def _unrouted(request: web.Request, handler: Handler) -> web.StreamRespons
         return await handler(request)
     if request.method == "CONNECT":
         request.app[METRICS_KEY].answered("CONNECT", 405)
+        log_request("CONNECT", "-", 405, 0.0, 0, "not a proxy")
         response = json_error(405, {"error": "CONNECT is not allowed: this is not a proxy"})
         response.headers["Allow"] = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
         response.force_close()

@@ -28,11 +28,13 @@ import platform
 import re
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -166,21 +168,26 @@ def start_upstream() -> tuple[subprocess.Popen[str], str]:
 
 
 def start_gateway(upstream: str, log: Path, level: str) -> tuple[subprocess.Popen[bytes], str]:
-    args = ["--upstream", upstream, "--host", "127.0.0.1", "--port", "0", "--log-level", level]
+    """The gateway on a free port; ready once its /healthz answers (the log may be quiet)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = ["--upstream", upstream, "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pac_tui.gateway", *args],
+            [sys.executable, "-m", "pac_tui.gateway", *args, "--log-level", level],
             stdout=subprocess.DEVNULL,
             stderr=err,
         )
+    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = re.search(r"listening on (\S+),", log.read_text(errors="replace"))
-        if found:
-            return proc, found.group(1)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.05)
     proc.kill()
     raise SystemExit(f"the gateway did not start:\n{log.read_text(errors='replace')}")
 

@@ -5,7 +5,7 @@ Run: .venv/bin/python -m bench.gateway_bench [--duration 10s] [--connections 16]
 
 Three processes on the same machine: a small upstream (aiohttp + uvloop, answering every GET
 with a fixed ~1 KB JSON shaped like GitLab's ``GET /api/v4/user``), the gateway
-(``python -m pac_tui.gateway``, its access log at info going to a file, as in a container), and
+(``pac-tui gateway``, its access log at info going to a file, as in a container), and
 wrk. In each round, wrk sends ``GET /api/v4/user`` with go-gitlab's headers
 (``PRIVATE-TOKEN``, ``User-Agent: go-gitlab``, ``Accept: application/json``):
 
@@ -175,7 +175,8 @@ def start_gateway(upstream: str, log: Path, level: str) -> tuple[subprocess.Pope
     args = ["--upstream", upstream, "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pac_tui.gateway", *args, "--log-level", level],
+            [sys.executable, "-m", "pac_tui", "gateway", *args, "--log-level", level],
+            env={**os.environ, "PAC_TUI_CONFIG": os.devnull},
             stdout=subprocess.DEVNULL,
             stderr=err,
         )

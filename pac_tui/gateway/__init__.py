@@ -7,11 +7,11 @@ by ``spec.git_provider.url``, the gateway turns ``Private-Token`` (or a ``privat
 parameter) into Bearer and forwards everything else, streamed and unchanged, to exactly one
 GitLab. It holds no token and no state; ``/healthz`` and ``/metrics`` are its own.
 
-This package imports nothing else from pac_tui, so it can run (and be deployed) on its own.
+This package imports nothing else from pac_tui, so it can run (and be deployed) on its own. Its
+settings and options import nothing heavy (`pac-tui --help` builds the gateway's options); the
+server lives in `server` (`serve`, `run`) and `app` (`build_app`).
 """
 
-from .app import build_app
-from .server import ListenError, run, serve
 from .settings import GatewayConfigError, GatewaySettings
 
-__all__ = ["GatewayConfigError", "GatewaySettings", "ListenError", "build_app", "run", "serve"]
+__all__ = ["GatewayConfigError", "GatewaySettings"]

@@ -118,9 +118,9 @@ def run(settings: GatewaySettings) -> int:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(main)
     except GatewayConfigError as exc:
-        print(f"pac-tui gateway: {exc}", file=sys.stderr)
+        print(f"pac-tui: gateway: {exc}", file=sys.stderr)
         return 2
     except ListenError as exc:
-        print(f"pac-tui gateway: {exc.strerror}", file=sys.stderr)
+        print(f"pac-tui: gateway: {exc.strerror}", file=sys.stderr)
         return 1
     return 0

@@ -20,7 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
-from pac_tui.gateway import GatewaySettings, serve
+from pac_tui.gateway import GatewaySettings
+from pac_tui.gateway.server import serve
 
 ROOT = Path(__file__).parents[2]
 LISTENING = re.compile(r"listening on (\S+),")

@@ -10,7 +10,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
-from pac_tui.gateway import GatewaySettings, build_app
+from pac_tui.gateway import GatewaySettings
+from pac_tui.gateway.app import build_app
 from tests.gateway.support import BackgroundServer, Recorder, free_port, gateway
 
 

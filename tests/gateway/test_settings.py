@@ -100,7 +100,7 @@ def test_the_command_line_says_what_is_wrong_in_one_line(args: list[str], words:
     with GatewayProcess(*args, ready=False) as gw:
         status, _stdout, stderr = gw.finish()
     assert status == 2
-    assert stderr.count("\n") == 1 and stderr.startswith("pac-tui gateway: ")
+    assert stderr.count("\n") == 1 and stderr.startswith("pac-tui: gateway: ")
     assert words in stderr
     assert "Traceback" not in stderr
 
@@ -112,5 +112,5 @@ def test_a_port_in_use_is_one_line_and_a_non_zero_status() -> None:
         with GatewayProcess(*args, ready=False) as gw:
             status, _, stderr = gw.finish()
     assert status == 1
-    assert f"pac-tui gateway: cannot listen on 127.0.0.1:{port}: address already in use" in stderr
+    assert f"pac-tui: gateway: cannot listen on 127.0.0.1:{port}: address already in use" in stderr
     assert "Traceback" not in stderr

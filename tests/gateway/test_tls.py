@@ -10,7 +10,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from pac_tui.gateway import GatewayConfigError, GatewaySettings, serve
+from pac_tui.gateway import GatewayConfigError, GatewaySettings
+from pac_tui.gateway.server import serve
 from tests.gateway.support import BackgroundServer, Recorder, gateway
 
 pytest.importorskip("cryptography")

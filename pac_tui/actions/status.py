@@ -30,6 +30,7 @@ class ClusterStatus:
     context: str | None
     synced: bool
     message: str | None
+    gateway: str | None = None  # oauth mode: the token gateway PAC's API calls go through
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +40,7 @@ class ClusterStatus:
             "context": self.context,
             "synced": self.synced,
             "message": self.message,
+            "gateway": self.gateway,
         }
 
 
@@ -54,6 +56,7 @@ def cluster_status(repo: Repository, record: TokenRecord | None) -> ClusterStatu
         context=binding.context,
         synced=reason is None and record is not None and record.cluster is not None,
         message=reason,
+        gateway=binding.gateway,
     )
 
 

@@ -40,6 +40,12 @@ def add_parsers(sub: Any) -> None:
         help="what PAC gets: a project access token pac-tui mints and rotates (default, works "
         "with today's PAC), or the OAuth token itself (for a PAC that sends Bearer tokens)",
     )
+    p.add_argument(
+        "--gateway-url",
+        metavar="URL",
+        help="oauth mode through pac-tui's token gateway: the URL PAC reaches it at (set as "
+        "spec.git_provider.url); implies --mode oauth",
+    )
     p.add_argument("--repository", metavar="NAME", help="name of the Repository resource")
     p.add_argument("--context", help="kubeconfig context (default: the config's, or current)")
     p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default $KUBECONFIG)")
@@ -71,6 +77,7 @@ def cmd_onboard(ctx: Context, args: argparse.Namespace) -> int:
         mode=args.mode,
         context=args.context,
         repository=args.repository,
+        gateway=args.gateway_url,
     )
     bound = replace(repo, kubernetes=binding)
     result = asyncio.run(

@@ -29,11 +29,14 @@ def binding_for(
     mode: TokenMode | str | None = None,
     context: str | None = None,
     repository: str | None = None,
+    gateway: str | None = None,
 ) -> KubernetesBinding:
     """The binding onboarding uses: the config's, with any value given here taking its place.
 
     Without a binding in the config, `namespace` is required; the Repository resource is named
-    after the config's repository unless `repository` says otherwise.
+    after the config's repository unless `repository` says otherwise. A `gateway` (the URL PAC
+    reaches pac-tui's token gateway at) means oauth mode unless `mode` says otherwise (then it is
+    refused); switching to project-token mode drops the binding's gateway.
     """
     current = repo.kubernetes
     if current is None and not namespace:
@@ -44,12 +47,16 @@ def binding_for(
     if mode is not None and mode not in TOKEN_MODES:
         raise UsageError(f"--mode {mode!r}: use project-token or oauth")
     base = current or KubernetesBinding(namespace=namespace or "", repository=_k8s_name(repo.name))
+    new_mode = TokenMode(mode) if mode else TokenMode.OAUTH if gateway else base.mode
+    if gateway and new_mode != TokenMode.OAUTH:
+        raise UsageError("--gateway-url carries OAuth tokens: it goes with --mode oauth")
     binding = replace(
         base,
         namespace=namespace or base.namespace,
         repository=repository or base.repository,
-        mode=TokenMode(mode) if mode else base.mode,
+        mode=new_mode,
         context=context if context is not None else base.context,
+        gateway=gateway or (base.gateway if new_mode == TokenMode.OAUTH else None),
     )
     # Validate the names exactly as the config loader would.
     _validated_table(binding)
@@ -70,6 +77,8 @@ def _binding_table(binding: KubernetesBinding) -> dict[str, Any]:
     table["mode"] = binding.mode
     if binding.token_days != KubernetesBinding.token_days:
         table["token_days"] = binding.token_days
+    if binding.gateway is not None:
+        table["gateway"] = binding.gateway
     return table
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from pac_tui.core.clock import Clock
-from pac_tui.core.config import Repository
+from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
 from pac_tui.gitlab.hooks import find_hook, list_hooks
@@ -36,6 +36,12 @@ from pac_tui.gitlab.projects import (
 )
 from pac_tui.oauth.grant import live_tokens, login_hint
 from pac_tui.oauth.token_source import repository_api
+from pac_tui.onboard.gateway_check import (
+    GATEWAY,
+    GatewayProbe,
+    gateway_line,
+    wants_gateway_line,
+)
 from pac_tui.onboard.vocabulary import (
     CONTROLLER_ANNOTATION,
     hook_problems,
@@ -56,6 +62,11 @@ TOKEN, PROJECT, TEKTON, STATUS, HOOK, SECRET, RESOURCE = (
     "Repository",
 )
 ORDER = (TOKEN, PROJECT, TEKTON, STATUS, HOOK, SECRET, RESOURCE)
+
+
+def order_for(repo: Repository) -> tuple[str, ...]:
+    """The lines `run_checks` gives for `repo`: `ORDER`, and the Gateway line in oauth mode."""
+    return (*ORDER, GATEWAY) if wants_gateway_line(repo) else ORDER
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,7 @@ async def run_checks(
     relay_url: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[Check]:
-    """Every readiness line for `repo`, in `ORDER`.
+    """Every readiness line for `repo`, in `order_for(repo)`.
 
     `clusters` may be None for a repository that is not bound: the dashboard's check of an
     unbound repository never imports kubernetes (this module imports it only to read a cluster).
@@ -101,7 +112,7 @@ async def run_checks(
     gitlab_lines = await _gitlab_side(repo, store, clock, controller, transport)
     cluster_lines = (await cluster_side).checks
     lines = {check.name: check for check in [*gitlab_lines, *cluster_lines]}
-    return [lines[name] for name in ORDER]
+    return [lines[name] for name in order_for(repo)]
 
 
 # ---- GitLab -----------------------------------------------------------------------------------
@@ -241,6 +252,7 @@ async def _hook_line(api: GitLabApi, repo: Repository, project: Project, control
 class _ClusterSide:
     checks: list[Check]
     controller_url: str | None = None
+    probe: GatewayProbe | None = None
 
 
 async def _cluster_side(repo: Repository, clusters: ClusterSource | None) -> _ClusterSide:
@@ -250,13 +262,16 @@ async def _cluster_side(repo: Repository, clusters: ClusterSource | None) -> _Cl
         fix = _onboard_fix(repo)
         return _ClusterSide([Check(SECRET, False, why, fix), Check(RESOURCE, False, why, fix)])
     try:
-        return await asyncio.to_thread(_read_cluster, repo, clusters)
+        side = await asyncio.to_thread(_read_cluster, repo, clusters)
     except PacTuiError as exc:
         context = binding.context or "the current context"
         fix = f"check the cluster connection (kubectl --context {context} get ns)"
-        return _ClusterSide(
-            [Check(SECRET, False, str(exc), fix), Check(RESOURCE, False, str(exc), fix)]
-        )
+        names = (SECRET, RESOURCE, GATEWAY) if wants_gateway_line(repo) else (SECRET, RESOURCE)
+        return _ClusterSide([Check(name, False, str(exc), fix) for name in names])
+    if wants_gateway_line(repo):
+        ok, detail, fix = await gateway_line(repo, side.probe)
+        side.checks.append(Check(GATEWAY, ok, detail, fix))
+    return side
 
 
 def _read_cluster(repo: Repository, clusters: ClusterSource) -> _ClusterSide:
@@ -311,4 +326,11 @@ def _read_cluster(repo: Repository, clusters: ClusterSource) -> _ClusterSide:
     else:
         names = " and ".join(f"{r.name}:{r.key}" for r in dict.fromkeys((token_ref, webhook_ref)))
         secret = Check(SECRET, True, f"{names} present")
-    return _ClusterSide([secret, resource], annotations.get(CONTROLLER_ANNOTATION))
+    probe = None
+    if binding.mode == TokenMode.OAUTH:
+        held = view.secrets.get(token_ref.name) or read_secret(
+            cluster, binding.namespace, token_ref.name, token_ref.key
+        )
+        token = held.tokens.token if held is not None and held.tokens is not None else None
+        probe = GatewayProbe(pac.provider_url, token)
+    return _ClusterSide([secret, resource], annotations.get(CONTROLLER_ANNOTATION), probe)

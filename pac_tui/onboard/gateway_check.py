@@ -10,14 +10,12 @@ checked from here, which is not a failure.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import httpx
 
 from pac_tui.core.config import Repository, TokenMode
-from pac_tui.core.errors import PacTuiError, ProviderUnavailable
-from pac_tui.gitlab.api import GitLabApi, GitLabApiError, PrivateToken
+from pac_tui.gitlab.http import http_client, json_object
 
 GATEWAY = "Gateway"
 DEPLOY_HINT = (
@@ -37,7 +35,7 @@ class GatewayProbe:
 
 def wants_gateway_line(repo: Repository) -> bool:
     binding = repo.kubernetes
-    return binding is not None and binding.mode is TokenMode.OAUTH
+    return binding is not None and binding.mode == TokenMode.OAUTH
 
 
 async def gateway_line(
@@ -79,35 +77,47 @@ async def gateway_line(
             f"points at {binding.gateway}, but the Secret holds no token pac-tui wrote",
             f"run: pac-tui sync {repo.name}",
         )
-    gateway_app = dataclasses.replace(repo.gitlab, url=binding.gateway)
-    api = GitLabApi(
-        gateway_app,
-        PrivateToken(probe.token),
-        base_url=gateway_app.api_url,
-        transport=transport,
-        timeout=httpx.Timeout(5.0),
-    )
     try:
-        async with api:
-            user = await api.get("/user", action="read the token's user through the gateway")
-    except ProviderUnavailable as exc:
+        async with http_client(timeout=httpx.Timeout(5.0), transport=transport) as http:
+            response = await http.get(
+                f"{binding.gateway}/api/v4/user",
+                headers={"PRIVATE-TOKEN": probe.token, "Accept": "application/json"},
+            )
+    except httpx.TransportError as exc:
         return (
             True,
-            f"points at {binding.gateway}; not checked from here ({exc}): it may answer only "
-            "inside the cluster",
+            f"points at {binding.gateway}; not checked from here ({type(exc).__name__}): it "
+            "may answer only inside the cluster",
             "",
         )
-    except GitLabApiError as exc:
-        return (False, f"PAC's call through {binding.gateway} was refused: {exc}", _refused(repo))
-    except PacTuiError as exc:
-        return (False, f"PAC's call through {binding.gateway} failed: {exc}", _refused(repo))
-    who = user.get("username") if isinstance(user, dict) else None
-    as_whom = f" as {who}" if isinstance(who, str) and who else ""
+    body = json_object(response) or {}
+    status = response.status_code
+    if status == 200:
+        who = body.get("username")
+        as_whom = f" as {who}" if isinstance(who, str) and who else ""
+        return (
+            True,
+            f"PAC's call works through {binding.gateway}: GET /api/v4/user with the Secret's "
+            f"token as Private-Token{as_whom}",
+            "",
+        )
+    if status in (502, 504) and isinstance(body.get("error"), str):
+        said = f"{body['error']}: {body.get('detail')}" if body.get("detail") else body["error"]
+        return (
+            False,
+            f"the gateway {binding.gateway} answered {status} ({said})",
+            _refused(repo),
+        )
+    if status == 401:
+        return (
+            False,
+            f"GitLab refused the Secret's token through {binding.gateway} (401)",
+            _refused(repo),
+        )
     return (
-        True,
-        f"PAC's call works through {binding.gateway}: GET /api/v4/user with the Secret's token "
-        f"as Private-Token{as_whom}",
-        "",
+        False,
+        f"PAC's call through {binding.gateway} answered HTTP {status}; is it pac-tui's gateway?",
+        _refused(repo),
     )
 
 

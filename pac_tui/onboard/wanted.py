@@ -34,12 +34,17 @@ def check_controller_url(url: str) -> str:
 
 
 def wanted_spec(
-    repo: Repository, mode: TokenMode, token_ref: SecretRef, webhook_ref: SecretRef
+    repo: Repository, binding: KubernetesBinding, token_ref: SecretRef, webhook_ref: SecretRef
 ) -> dict[str, Any]:
+    """The Repository's spec. With a token gateway, PAC's API calls go to the gateway
+    (`git_provider.url`), which forwards them to GitLab with the token as Bearer; clones still go
+    to the project's own URL, as `oauth2` with the token."""
     provider: dict[str, Any] = {"type": "gitlab"}
-    if repo.gitlab.url.rstrip("/") != GITLAB_COM:
+    if binding.gateway:
+        provider["url"] = binding.gateway
+    elif repo.gitlab.url.rstrip("/") != GITLAB_COM:
         provider["url"] = repo.gitlab.url
-    if mode == TokenMode.OAUTH:
+    if binding.mode == TokenMode.OAUTH:
         provider["user"] = OAUTH_USER
     provider["secret"] = {"name": token_ref.name, "key": token_ref.key}
     provider["webhook_secret"] = {"name": webhook_ref.name, "key": webhook_ref.key}
@@ -65,7 +70,7 @@ def wanted_object(
     controller_url: str,
 ) -> dict[str, Any]:
     """The Repository resource as it should be: the current one with pac-tui's fields set."""
-    spec = wanted_spec(repo, binding.mode, token_ref, webhook_ref)
+    spec = wanted_spec(repo, binding, token_ref, webhook_ref)
     if current is None:
         obj: dict[str, Any] = {
             "apiVersion": f"{PAC_GROUP}/{PAC_VERSION}",

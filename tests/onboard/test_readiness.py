@@ -12,8 +12,9 @@ from typing import Any
 from pac_tui import cli
 from pac_tui.kube.repositories import PAC_GROUP
 from pac_tui.onboard import onboard
-from pac_tui.onboard.check import ORDER, Check, run_checks
+from pac_tui.onboard.check import ORDER, Check, order_for, run_checks
 from pac_tui.stores.file_store import TokenStore
+from tests.gateway.support import gateway
 from tests.onboard.conftest import CONTROLLER, PROJECT, World
 from tests.providers.gitlab_api import revoke_at_provider
 
@@ -30,7 +31,7 @@ async def check(world: World, repo: Any = None, **kw: Any) -> dict[str, Check]:
     record = world.session.store.get(world.session.repo.name)
     token = record.tokens.access_token if record and record.tokens else "never-shown"
     lines = await run_checks(repo, world.session.store, world.session.clock, world.clusters, **kw)
-    assert [line.name for line in lines] == list(ORDER)
+    assert [line.name for line in lines] == list(order_for(repo))
     for line in lines:
         assert line.ok or line.fix, f"{line.name}: a ✖ line without a fix"
         assert token not in f"{line.detail} {line.fix}"
@@ -233,39 +234,95 @@ async def test_onboard_and_check_commands(world: World, tmp_path: Path, monkeypa
     assert "[repositories.kubernetes]" not in config.read_text()  # a dry run writes nothing
     assert world.apiserver.writes() == []
 
-    status, text = await pac_tui(
-        world,
-        tmp_path,
-        monkeypatch,
-        "onboard",
-        "demo",
-        "--namespace",
-        "ci",
-        "--controller-url",
-        CONTROLLER,
-        "--context",
-        "kind-pac",
-        "--mode",
-        "oauth",
+    # oauth mode with the token gateway in front of the fake GitLab: check sends the Secret's token
+    # as Private-Token through it, exactly as PAC does, and GitLab (OAuth token only as Bearer)
+    # accepts it only because the gateway turned it into Bearer.
+    async with gateway(world.gitlab.url) as gateway_url:
+        status, text = await pac_tui(
+            world,
+            tmp_path,
+            monkeypatch,
+            "onboard",
+            "demo",
+            "--namespace",
+            "ci",
+            "--controller-url",
+            CONTROLLER,
+            "--context",
+            "kind-pac",
+            "--mode",
+            "oauth",
+            "--gateway-url",
+            gateway_url,
+        )
+        assert status == 0, text
+        assert "Repository ci/demo" in text and "created" in text
+        saved = config.read_text()
+        assert "# the one PAC builds" in saved and "# my pac-tui config" in saved
+        assert '[repositories.kubernetes]\ncontext = "kind-pac"\nnamespace = "ci"' in saved
+        assert f'gateway = "{gateway_url}"' in saved
+        assert world.session.tokens().access_token not in text
+
+        status, text = await pac_tui(world, tmp_path, monkeypatch, "onboard", "demo", "--json")
+        assert status == 0, text
+        report = json.loads(text)
+        assert [item["action"] for item in report["items"]] == ["unchanged"] * 3
+        assert report["config_updated"] is False
+
+        status, text = await pac_tui(world, tmp_path, monkeypatch, "check", "demo", "--json")
+        assert status == 0, text
+        assert all(line["ok"] for line in json.loads(text))
+
+        status, text = await pac_tui(world, tmp_path, monkeypatch, "check", "demo")
+        assert status == 0 and text.count("✔") == len(ORDER) + 1
+        assert f"PAC's call works through {gateway_url}" in text
+        for value in (world.session.tokens().access_token, world.session.tokens().refresh_token):
+            assert value and value not in text
+
+
+async def test_oauth_mode_without_the_gateway_fails_the_gateway_line(world: World) -> None:
+    await onboarded(world, "oauth")
+    lines = await check(world, repo=world.bound("oauth"))
+    assert failing(lines) == ["Gateway"]
+    assert "sends the token as Private-Token" in lines["Gateway"].detail
+    assert "--gateway-url" in lines["Gateway"].fix
+
+
+async def test_a_repository_that_bypasses_the_gateway_fails_the_gateway_line(world: World) -> None:
+    await onboarded(world, "oauth")  # git_provider.url stays the instance's own
+    repo = world.bound("oauth", gateway="http://pac-tui-gateway.pac-tui.svc")
+    lines = await check(world, repo=repo)
+    assert failing(lines) == ["Gateway"]
+    assert "not to the gateway http://pac-tui-gateway.pac-tui.svc" in lines["Gateway"].detail
+    assert lines["Gateway"].fix == "run: pac-tui onboard demo"
+
+
+async def test_a_gateway_only_reachable_in_the_cluster_is_reported_not_checked(
+    world: World,
+) -> None:
+    unreachable = "http://127.0.0.1:9"  # discard port: nothing listens, as for a cluster name
+    repo = world.bound("oauth", gateway=unreachable)
+    await onboard(
+        repo, world.session.store, world.session.clock, world.clusters, controller_url=CONTROLLER
     )
-    assert status == 0, text
-    assert "Repository ci/demo" in text and "created" in text
-    saved = config.read_text()
-    assert "# the one PAC builds" in saved and "# my pac-tui config" in saved
-    assert '[repositories.kubernetes]\ncontext = "kind-pac"\nnamespace = "ci"' in saved
-    assert world.session.tokens().access_token not in text
+    lines = await check(world, repo=repo)
+    assert failing(lines) == []
+    assert "not checked from here" in lines["Gateway"].detail
 
-    status, text = await pac_tui(world, tmp_path, monkeypatch, "onboard", "demo", "--json")
-    assert status == 0, text
-    report = json.loads(text)
-    assert [item["action"] for item in report["items"]] == ["unchanged"] * 3
-    assert report["config_updated"] is False
 
-    status, text = await pac_tui(world, tmp_path, monkeypatch, "check", "demo", "--json")
-    assert status == 0, text
-    assert all(line["ok"] for line in json.loads(text))
-
-    status, text = await pac_tui(world, tmp_path, monkeypatch, "check", "demo")
-    assert status == 0 and text.count("✔") == len(ORDER)
-    for value in (world.session.tokens().access_token, world.session.tokens().refresh_token):
-        assert value and value not in text
+async def test_the_gateway_line_fails_when_the_gateway_forwards_elsewhere(world: World) -> None:
+    async with gateway("http://127.0.0.1:9") as gateway_url:  # an upstream that is down
+        repo = world.bound("oauth", gateway=gateway_url)
+        await onboard(
+            repo,
+            world.session.store,
+            world.session.clock,
+            world.clusters,
+            controller_url=CONTROLLER,
+        )
+        lines = await check(world, repo=repo)
+    assert failing(lines) == ["Gateway"]
+    assert (
+        f"the gateway {gateway_url} answered 502 (upstream unreachable" in lines["Gateway"].detail
+    )
+    assert "--upstream" in lines["Gateway"].fix

@@ -21,6 +21,7 @@ from pac_tui.core.config.model import (
     LOOPBACK_NAMES,
     TOKEN_MODES,
     Config,
+    GatewayTable,
     GitLabApp,
     KubernetesBinding,
     Repository,
@@ -35,9 +36,10 @@ PROJECT_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9
 
 _GITLAB_KEYS = {"url", "client_id", "client_secret", "scopes", "redirect_uri"}
 _REPOSITORY_KEYS = {"name", "project", "gitlab", "webhook_secret", "kubernetes"}
-_KUBERNETES_KEYS = {"context", "namespace", "repository", "mode", "token_days"}
+_KUBERNETES_KEYS = {"context", "namespace", "repository", "mode", "token_days", "gateway"}
 _K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _WEBHOOK_KEYS = {"host", "port", "relay", "smee", "buffer", "retention"}
+_GATEWAY_KEYS = {"upstream", "host", "port", "ca_bundle", "tls_cert", "tls_key"}
 
 
 def load_config(
@@ -63,9 +65,11 @@ def parse_config(text: str, path: Path | None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"not valid TOML: {exc}") from None
 
-    unknown = sorted(set(data) - {"gitlab", "repositories", "webhook"})
+    unknown = sorted(set(data) - {"gitlab", "repositories", "webhook", "gateway"})
     if unknown:
-        raise ConfigError(path, unknown[0], "unknown key (known: gitlab, repositories, webhook)")
+        raise ConfigError(
+            path, unknown[0], "unknown key (known: gitlab, repositories, webhook, gateway)"
+        )
 
     gitlab_table = data.get("gitlab", {})
     if not isinstance(gitlab_table, dict):
@@ -88,7 +92,14 @@ def parse_config(text: str, path: Path | None) -> Config:
         seen.add(repo.name)
         repositories.append(repo)
     webhook = _webhook(path, data.get("webhook", {}))
-    return Config(path=path, gitlab=gitlab, repositories=tuple(repositories), webhook=webhook)
+    gateway = _gateway(path, data.get("gateway", {}))
+    return Config(
+        path=path,
+        gitlab=gitlab,
+        repositories=tuple(repositories),
+        webhook=webhook,
+        gateway=gateway,
+    )
 
 
 def _webhook(path: Path | None, table: Any) -> WebhookSettings:
@@ -97,9 +108,7 @@ def _webhook(path: Path | None, table: Any) -> WebhookSettings:
     _reject_unknown(path, "webhook", table, _WEBHOOK_KEYS)
     defaults = WebhookSettings()
     host = _string(path, "webhook.host", table.get("host", defaults.host))
-    port = table.get("port", defaults.port)
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-        raise ConfigError(path, "webhook.port", "must be a port number, 0 to 65535")
+    port = _port(path, "webhook.port", table.get("port", defaults.port))
     urls = {}
     for key in ("relay", "smee"):
         value = table.get(key)
@@ -116,6 +125,51 @@ def _webhook(path: Path | None, table: Any) -> WebhookSettings:
             raise ConfigError(path, f"webhook.{key}", "must be a whole number of deliveries ≥ 1")
         sizes[key] = value
     return WebhookSettings(host=host, port=port, **urls, **sizes)
+
+
+def _gateway(path: Path | None, table: Any) -> GatewayTable:
+    if not isinstance(table, dict):
+        raise ConfigError(path, "gateway", "must be a table")
+    _reject_unknown(path, "gateway", table, _GATEWAY_KEYS)
+    defaults = GatewayTable()
+    upstream = table.get("upstream")
+    files = {}
+    for key in ("ca_bundle", "tls_cert", "tls_key"):
+        value = table.get(key)
+        files[key] = None if value is None else _file(path, f"gateway.{key}", value)
+    if (files["tls_cert"] is None) != (files["tls_key"] is None):
+        raise ConfigError(path, "gateway", "tls_cert and tls_key go together: give both or neither")
+    return GatewayTable(
+        upstream=None if upstream is None else _http_url(path, "gateway.upstream", upstream),
+        host=_string(path, "gateway.host", table.get("host", defaults.host)),
+        port=_port(path, "gateway.port", table.get("port", defaults.port)),
+        **files,
+    )
+
+
+def _port(path: Path | None, key: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+        raise ConfigError(path, key, "must be a port number, 0 to 65535")
+    return value
+
+
+def _http_url(path: Path | None, key: str, value: Any) -> str:
+    """An http(s) URL with a host and no user info, query or fragment, without a trailing /."""
+    value = _string(path, key, value)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(path, key, f"{value!r} is not an http(s) URL")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(path, key, "must not carry user info, a query or a fragment")
+    return value.rstrip("/")
+
+
+def _file(path: Path | None, key: str, value: Any) -> Path:
+    """A file path; a relative one is taken from the config file's folder."""
+    name = Path(_string(path, key, value)).expanduser()
+    if not name.is_absolute() and path is not None:
+        name = path.parent / name
+    return name
 
 
 def _config_from_env(env: Mapping[str, str]) -> Config:
@@ -288,6 +342,15 @@ def _kubernetes(path: Path | None, where: str, table: Any) -> KubernetesBinding:
     context = table.get("context")
     if context is not None:
         context = _string(path, f"{where}.context", context)
+    gateway = table.get("gateway")
+    if gateway is not None:
+        gateway = _http_url(path, f"{where}.gateway", gateway)
+        if mode != TokenMode.OAUTH:
+            raise ConfigError(
+                path,
+                f"{where}.gateway",
+                'the token gateway carries OAuth tokens: it needs mode = "oauth"',
+            )
     days = table.get("token_days", 30)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
         raise ConfigError(
@@ -299,6 +362,7 @@ def _kubernetes(path: Path | None, where: str, table: Any) -> KubernetesBinding:
         mode=TokenMode(mode),
         context=context,
         token_days=days,
+        gateway=gateway,
     )
 
 

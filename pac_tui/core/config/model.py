@@ -85,6 +85,8 @@ class KubernetesBinding:
     mode: TokenMode = TokenMode.PROJECT_TOKEN
     context: str | None = None
     token_days: int = 30
+    # oauth mode: the URL PAC reaches pac-tui's token gateway at (`spec.git_provider.url`).
+    gateway: str | None = None
 
     @property
     def key(self) -> str:
@@ -116,11 +118,28 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class GatewayTable:
+    """The `[gateway]` table: defaults for `pac-tui gateway` (its flags override them).
+
+    `upstream` is the one GitLab the gateway forwards to; without it, the `[gitlab]` instance when
+    exactly one is configured.
+    """
+
+    upstream: str | None = None
+    host: str = "0.0.0.0"  # noqa: S104 - it serves PAC from inside the cluster
+    port: int = 8080
+    ca_bundle: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     gitlab: Mapping[str, GitLabApp]
     repositories: tuple[Repository, ...]
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    gateway: GatewayTable = field(default_factory=GatewayTable)
 
     def repository_for_project(
         self, project: str, instance: str | None = None

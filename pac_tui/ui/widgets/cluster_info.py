@@ -63,7 +63,13 @@ def render_cluster(
     context = f"  (context {bound.context})" if bound.context else ""
     where = f"{bound.namespace}/{bound.repository}"
     grid.add_row("Cluster", Text.assemble((where, "cyan"), context))
-    grid.add_row("Mode", Text.assemble((bound.mode, "bold"), " — ", MODE_TEXT[bound.mode]))
+    if bound.gateway:
+        grid.add_row(
+            "Mode", Text.assemble(("oauth", "bold"), " via gateway ", (bound.gateway, "cyan"))
+        )
+        grid.add_row("", "PAC's API calls go through the gateway, which sends the token as Bearer")
+    else:
+        grid.add_row("Mode", Text.assemble((bound.mode, "bold"), " — ", MODE_TEXT[bound.mode]))
     if pac is not None:
         secret = pac.secret
         grid.add_row(

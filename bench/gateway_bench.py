@@ -266,9 +266,14 @@ def main() -> None:
         lua = Path(tmp) / "report.lua"
         lua.write_text(LUA)
         upstream, upstream_url = start_upstream()
-        gateway, gateway_url = start_gateway(
-            upstream_url, Path(tmp) / "gateway.log", args.log_level
-        )
+        try:
+            gateway, gateway_url = start_gateway(
+                upstream_url, Path(tmp) / "gateway.log", args.log_level
+            )
+        except BaseException:
+            upstream.kill()
+            upstream.wait(10)
+            raise
         watch = {"gateway": gateway.pid, "upstream": upstream.pid}
         rounds: list[dict[str, dict[str, Any]]] = []
         try:

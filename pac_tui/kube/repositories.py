@@ -53,6 +53,7 @@ class PacRepository:
     webhook_secret: SecretRef | None
     resource_version: str
     last_run: PipelineRunStatus | None = None
+    uid: str = ""  # what Events name it by (kubectl describe finds them by uid)
 
     @property
     def key(self) -> str:
@@ -82,6 +83,7 @@ def parse_repository(obj: dict[str, Any]) -> PacRepository:
         secret=_ref(provider.get("secret"), DEFAULT_TOKEN_KEY),
         webhook_secret=_ref(provider.get("webhook_secret"), DEFAULT_WEBHOOK_KEY),
         resource_version=str(meta.get("resourceVersion") or ""),
+        uid=str(meta.get("uid") or ""),
     )
 
 

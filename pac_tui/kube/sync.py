@@ -25,6 +25,7 @@ from pac_tui.core.models import (
     iso_utc,
 )
 from pac_tui.kube.cluster import Cluster, Clusters
+from pac_tui.kube.events import sync_event
 from pac_tui.kube.repositories import PacRepository, read_repository
 from pac_tui.kube.secrets import (
     SecretTokens,
@@ -65,6 +66,7 @@ async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clus
     reached; the local tokens are kept either way.
     """
     binding = binding_of(repo)
+    pac: PacRepository | None = None
     try:
         cluster = await asyncio.to_thread(clusters.get, binding.context)
         pac = await asyncio.to_thread(
@@ -78,6 +80,11 @@ async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clus
     except ClusterUnavailable as exc:
         mark(store, repo, clock, error=str(exc))
         raise ClusterUnavailable(f"{repo.name}: not synced, tokens kept locally: {exc}") from None
+    except PacTuiError as exc:
+        if pac is not None:
+            await asyncio.to_thread(sync_event, cluster, clock, pac, None, str(exc))
+        raise
+    await asyncio.to_thread(sync_event, cluster, clock, pac, result[0], iso_utc(result[1]))
     return SyncResult(
         repo.name, result[0], f"{pac.namespace}/{pac.token_secret.name}", result[1], warnings
     )

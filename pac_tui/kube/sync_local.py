@@ -9,7 +9,7 @@ from pac_tui.core.clock import Clock
 from pac_tui.core.config import KubernetesBinding, Repository
 from pac_tui.core.errors import UsageError
 from pac_tui.core.models import ClusterSync, TokenRecord
-from pac_tui.kube.secrets import SecretTokens, StoredSecret
+from pac_tui.kube.secrets import MalformedSecret, SecretTokens, StoredSecret
 from pac_tui.stores.file_store import TokenStore
 
 
@@ -23,6 +23,10 @@ def binding_of(repo: Repository) -> KubernetesBinding:
 
 
 def held_tokens(stored: StoredSecret | None, mode: str) -> SecretTokens | None:
+    """The Secret's tokens in `mode`; `MalformedSecret` when its annotations cannot be read
+    (never guessed at: it may hold the only working token)."""
+    if stored is not None and stored.problem:
+        raise MalformedSecret(stored)
     if stored is None or stored.tokens is None or stored.tokens.mode != mode:
         return None
     return stored.tokens

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from tests.kube.fake_apiserver import FakeApiServer
-from tests.kube.refresher_setup import elector, refresher_command
+from tests.kube.refresher_setup import elector, free_port, refresher_command
 
 
 def test_an_election_step_gives_up_within_its_deadline(
@@ -48,6 +48,10 @@ def test_sigterm_ends_the_refresher_on_a_silent_apiserver(
         "2",
         "--retry-period",
         "1",
+        "--metrics-address",
+        "127.0.0.1",
+        "--metrics-port",
+        str(free_port()),
     )
     apiserver.silence()
     process = subprocess.Popen(

@@ -66,6 +66,7 @@ async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clus
     reached; the local tokens are kept either way.
     """
     binding = binding_of(repo)
+    notes: list[str] = []
     pac: PacRepository | None = None
     try:
         cluster = await asyncio.to_thread(clusters.get, binding.context)
@@ -76,7 +77,7 @@ async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clus
         if binding.mode == "oauth":
             result = await _sync_oauth(repo, store, clock, cluster, pac)
         else:
-            result = await sync_project_token(repo, store, clock, cluster, pac)
+            result = await sync_project_token(repo, store, clock, cluster, pac, notes)
     except ClusterUnavailable as exc:
         mark(store, repo, clock, error=str(exc))
         raise ClusterUnavailable(f"{repo.name}: not synced, tokens kept locally: {exc}") from None
@@ -86,7 +87,11 @@ async def sync(repo: Repository, store: TokenStore, clock: Clock, clusters: Clus
         raise
     await asyncio.to_thread(sync_event, cluster, clock, pac, result[0], iso_utc(result[1]))
     return SyncResult(
-        repo.name, result[0], f"{pac.namespace}/{pac.token_secret.name}", result[1], warnings
+        repo.name,
+        result[0],
+        f"{pac.namespace}/{pac.token_secret.name}",
+        result[1],
+        (*warnings, *notes),
     )
 
 

@@ -18,12 +18,7 @@ from typing import Any
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Repository
 from pac_tui.core.errors import ClusterUnavailable, NeedsLogin, PacTuiError, UsageError
-from pac_tui.core.models import (
-    ClusterSync,
-    TokenRecord,
-    TokenSet,
-    iso_utc,
-)
+from pac_tui.core.models import iso_utc
 from pac_tui.kube.cluster import Cluster, Clusters
 from pac_tui.kube.events import sync_event
 from pac_tui.kube.repositories import PacRepository, read_repository
@@ -33,7 +28,8 @@ from pac_tui.kube.secrets import (
     read_secret,
     write_tokens,
 )
-from pac_tui.kube.sync_local import binding_of, held_tokens, mark, update
+from pac_tui.kube.sync_local import adopt_oauth as _adopt_oauth
+from pac_tui.kube.sync_local import binding_of, held_tokens, mark
 from pac_tui.kube.sync_project_token import sync_project_token
 from pac_tui.oauth.grant import live_tokens
 from pac_tui.oauth.refresh import RefreshResult, refresh
@@ -158,29 +154,6 @@ async def _sync_oauth(
         return "adopted", newer.expires_at
     mark(store, repo, clock, synced=local.issued_at)
     return written.result.value, local.expires_at
-
-
-def _adopt_oauth(store: TokenStore, repo: Repository, clock: Clock, held: SecretTokens) -> None:
-    def change(record: TokenRecord) -> TokenRecord:
-        scopes = record.tokens.scopes if record.tokens else repo.gitlab.scopes
-        tokens = TokenSet(
-            access_token=held.token,
-            refresh_token=held.refresh_token,
-            token_type="Bearer",  # noqa: S106 (a token type, not a token)
-            scopes=scopes,
-            expires_at=held.expires_at,
-            issued_at=held.issued_at,
-        )
-        return record.with_(
-            gitlab_url=repo.gitlab.url,
-            client_id=repo.gitlab.client_id,
-            tokens=tokens,
-            refreshed_at=held.issued_at,
-            needs_login=None,
-            cluster=ClusterSync(clock.now(), held.issued_at),
-        )
-
-    update(store, repo, change)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import KubernetesBinding, Repository
 from pac_tui.core.errors import UsageError
-from pac_tui.core.models import ClusterSync, TokenRecord
+from pac_tui.core.models import ClusterSync, TokenRecord, TokenSet
 from pac_tui.kube.secrets import MalformedSecret, SecretTokens, StoredSecret
 from pac_tui.stores.file_store import TokenStore
 
@@ -61,3 +61,28 @@ def update(
                 return
             record = TokenRecord(gitlab_url=repo.gitlab.url, client_id=repo.gitlab.client_id)
         txn.put(repo.name, change(record))
+
+
+def adopt_oauth(store: TokenStore, repo: Repository, clock: Clock, held: SecretTokens) -> None:
+    """Take the Secret's oauth grant as the local one (it is newer, or the local one is gone)."""
+
+    def change(record: TokenRecord) -> TokenRecord:
+        scopes = record.tokens.scopes if record.tokens else repo.gitlab.scopes
+        tokens = TokenSet(
+            access_token=held.token,
+            refresh_token=held.refresh_token,
+            token_type="Bearer",  # noqa: S106 (a token type, not a token)
+            scopes=scopes,
+            expires_at=held.expires_at,
+            issued_at=held.issued_at,
+        )
+        return record.with_(
+            gitlab_url=repo.gitlab.url,
+            client_id=repo.gitlab.client_id,
+            tokens=tokens,
+            refreshed_at=held.issued_at,
+            needs_login=None,
+            cluster=ClusterSync(clock.now(), held.issued_at),
+        )
+
+    update(store, repo, change)

@@ -1,26 +1,34 @@
 """The laptop and the in-cluster refresher keep one token between them, never two:
 - project-token mode: both are due at once; the laptop leaves the rotation to a live refresher
-  and takes the new token from the Secret, and whoever rotates reads the Secret just before."""
+  and takes the new token from the Secret, and whoever rotates reads the Secret just before;
+- oauth mode: a laptop call after an in-cluster refresh adopts the cluster's grant instead of
+  spending a revoked refresh token (no invalid_grant, no second grant)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import timedelta
 from pathlib import Path
 
 from pac_tui.core.clock import ManualClock
+from pac_tui.core.errors import NeedsLogin
 from pac_tui.gitlab import project_tokens
 from pac_tui.gitlab.api import GitLabApi
 from pac_tui.kube.cluster import Clusters, connect
 from pac_tui.kube.lease import LeaderElector
 from pac_tui.kube.refresher import Refresher
 from pac_tui.kube.sync import sync
+from pac_tui.oauth.grant import live_tokens
+from pac_tui.onboard.check import run_checks
 from tests.kube.fake_apiserver import FakeApiServer
 from tests.kube.pac import add_repository, bind, secret, secret_value
 from tests.kube.refresher_setup import (
     NO_CONFIG,
     PROJECT,
+    bound_secret,
     clock,
+    config_for,
     fake,
 )
 from tests.providers.gitlab_api import FakeGitLab, Session, login
@@ -130,3 +138,49 @@ async def test_the_laptop_leaves_a_due_rotation_to_a_live_refresher(
         await both_hold_the_working_token(apiserver, s)
     finally:
         clusters.close()
+
+
+async def test_an_oauth_check_after_an_in_cluster_refresh_adopts_the_cluster_grant(
+    fake: FakeGitLab,
+    apiserver: FakeApiServer,
+    kubeconfig: Path,
+    tmp_path: Path,
+    clock: ManualClock,
+) -> None:
+    s = await bound_secret(fake, apiserver, kubeconfig, tmp_path, clock, "oauth")
+    mine = s.tokens()
+    assert mine.expires_at is not None
+    clock.set(mine.expires_at - timedelta(minutes=5))
+    refresher = Refresher(connect(None, str(kubeconfig)), "ci", config_for(s), clock)
+    assert [o.action for o in await refresher.run_once()] == ["refreshed"]
+    refreshes = fake.provider.token_requests("refresh_token")
+    logins = fake.provider.token_requests("authorization_code")
+
+    clusters = Clusters(str(kubeconfig))
+    try:  # `pac-tui check` on the laptop, still holding the grant the refresher replaced
+        lines = {c.name: c for c in await run_checks(s.repo, s.store, clock, clusters)}
+        clock.advance(4 * 3600)  # hours later: the adopted grant has expired in turn
+        refresher_again = await refresher.run_once()
+        later = {c.name: c for c in await run_checks(s.repo, s.store, clock, clusters)}
+    finally:
+        clusters.close()
+
+    assert lines["Token"].ok and lines["Project"].ok, lines["Token"]
+    assert [o.action for o in refresher_again] == ["refreshed"]
+    assert later["Token"].ok, later["Token"]
+    assert fake.provider.token_requests("refresh_token") == refreshes + 1  # the refresher's only
+    assert fake.provider.token_requests("authorization_code") == logins  # no second grant
+    assert s.tokens().access_token == secret_value(apiserver, "provider.token")
+
+
+def test_the_hint_of_a_bound_oauth_repository_says_sync_first(tmp_path: Path) -> None:
+    from pac_tui.core.config import GitLabApp, Repository
+
+    app = GitLabApp(key="default", url="https://gitlab.example.com", client_id="x")
+    repo = bind(Repository(name="demo", project=PROJECT, gitlab=app), "oauth")
+    try:
+        live_tokens(repo, None)
+    except NeedsLogin as exc:
+        assert "pac-tui sync demo" in str(exc) and "pac-tui login demo" in str(exc)
+    else:
+        raise AssertionError("no grant, no token")

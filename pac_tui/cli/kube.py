@@ -55,6 +55,20 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--renew-deadline", type=int, default=10, help="seconds (default 10)")
     p.add_argument("--retry-period", type=int, default=2, help="seconds (default 2)")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument(
+        "--flush-seconds",
+        type=float,
+        default=20.0,
+        help="how long to keep retrying a new token not yet written, on SIGTERM or after --once "
+        "(default 20; keep it below the pod's terminationGracePeriodSeconds)",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=8080,  # pac_tui.kube.probes.DEFAULT_PORT, not imported: --help stays light
+        help="port of /metrics, /healthz and /readyz (default 8080; 0: none)",
+    )
+    p.add_argument("--metrics-address", default="0.0.0.0", help="address to listen on")  # noqa: S104
     p.set_defaults(run=cmd_refresher)
 
 
@@ -177,22 +191,43 @@ def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
             retry_period=args.retry_period,
         )
     refresher = Refresher(
-        cluster, namespace, ctx.config, ctx.clock, elector=elector, interval=args.interval
+        cluster,
+        namespace,
+        ctx.config,
+        ctx.clock,
+        elector=elector,
+        interval=args.interval,
+        flush_seconds=args.flush_seconds,
     )
     if args.once:
-        outcomes = asyncio.run(refresher.run_once())
+
+        async def once() -> list[Any]:
+            outcomes = await refresher.run_once()
+            return outcomes + await refresher.flush(args.flush_seconds)
+
+        outcomes = asyncio.run(once())
         for outcome in outcomes:
             print(f"{outcome.secret}: {outcome.action}: {outcome.message}", file=ctx.out)
-        return 1 if any(outcome.failed for outcome in outcomes) else 0
+        last = {o.secret: o for o in outcomes}  # a retried write ends as written
+        return 1 if any(outcome.failed for outcome in last.values()) else 0
 
     async def serve() -> None:
+        from pac_tui.kube.probes import ProbeServer
+
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        probes = ProbeServer(refresher.health, refresher.metrics)
+        if args.metrics_port:
+            port = await probes.start(args.metrics_address, args.metrics_port)
+            logging.info("metrics and probes on port %d (/metrics /healthz /readyz)", port)
         where = "all namespaces" if namespace is None else f"namespace {namespace}"
         logging.info("refresher watching %s (context %s)", where, cluster.context)
-        await refresher.run(stop)
+        try:
+            await refresher.run(stop)
+        finally:
+            await probes.stop()
         logging.info("refresher stopped")
 
     asyncio.run(serve())

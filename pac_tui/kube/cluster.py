@@ -7,6 +7,7 @@ context and server but never a credential.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -73,10 +74,18 @@ class Cluster:
         self.core = client.CoreV1Api(api)
         self.custom = client.CustomObjectsApi(api)
         self.coordination = client.CoordinationV1Api(api)
+        self.timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
+
+    def with_timeout(self, seconds: float) -> Cluster:
+        """The same connection, each call bounded by `seconds` (connect and read), e.g. for the
+        last writes before a SIGTERM deadline."""
+        bounded = copy.copy(self)
+        bounded.timeout = (min(CONNECT_TIMEOUT, seconds), seconds)
+        return bounded
 
     def call(self, action: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one API call; `action` says what it was for ("read Secret ci/demo-token")."""
-        kwargs.setdefault("_request_timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+        kwargs.setdefault("_request_timeout", self.timeout)
         try:
             return fn(*args, **kwargs)
         except ApiException as exc:

@@ -1,68 +1,63 @@
 """`pac-tui refresher`: keeps every managed Secret fresh from inside the cluster.
 
-Each pass lists the Secrets labelled `app.kubernetes.io/managed-by: pac-tui` and, for those due:
-- oauth mode: refreshes the OAuth grant with the refresh token stored in the Secret, a sixth of
-  the lifetime (at least 10 min) before expiry, and stores the new pair in the same Secret;
-- project-token mode: rotates the project access token with itself
-  (`POST /personal_access_tokens/self/rotate`) when less than 7 days remain.
+Each pass lists the Secrets labelled `app.kubernetes.io/managed-by: pac-tui` and renews the tokens
+that are due (`pac_tui.kube.renew`). Only the Lease holder passes (`pac_tui.kube.lease`).
 
-The Secret is the refresher's only store, and GitLab revokes the old tokens the moment it answers,
-so a new token that could not be written yet is kept in memory and written first on the next pass.
-Only the Lease holder refreshes (see `pac_tui.kube.lease`).
+GitLab revokes the old tokens the moment it answers, and the Secret is the refresher's only store,
+so a new token must never live only in this process's memory for long:
+- before GitLab is asked, the Secret is read again and a server-side dry-run update proves it can
+  be written (an RBAC or admission refusal stops here, with the old token still valid);
+- a new token that could not be written is retried with backoff whether or not this replica still
+  leads (`pac_tui.kube.pending`), written before the Lease is given back on SIGTERM, and before
+  `--once` exits; a replica that takes the Lease over from another waits `settle` seconds first,
+  so the old leader can still write what it holds;
+- every failure is said loudly: a log line, an Event on the Repository, the Secret's
+  `pac-tui.dev/last-error`, a metric.
+One Secret's trouble (an unreadable annotation, an unexpected error) never stops the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+import socket
+import time
+from collections.abc import Callable
 
 from pac_tui.core.clock import Clock
-from pac_tui.core.config import Config, GitLabApp, TokenMode
-from pac_tui.core.errors import ClusterUnavailable, NeedsLogin, PacTuiError, ProviderRejected
-from pac_tui.core.models import issued_after
-from pac_tui.gitlab import project_tokens
-from pac_tui.gitlab.api import GitLabApi
-from pac_tui.kube.cluster import Cluster
+from pac_tui.core.config import Config
+from pac_tui.core.errors import ClusterRefused, NeedsLogin, PacTuiError
+from pac_tui.kube.cluster import Cluster, Conflict
+from pac_tui.kube.events import EventType
 from pac_tui.kube.lease import LeaderElector
+from pac_tui.kube.metrics import RefresherMetrics
+from pac_tui.kube.pending import Pending, PendingWrites
+from pac_tui.kube.probes import Health
+from pac_tui.kube.refresher_mark import stamp
+from pac_tui.kube.renew import due, renew
+from pac_tui.kube.report import (
+    COMPONENT,
+    Outcome,
+    RefresherAction,
+    Reporter,
+    log_outcomes,
+    quietly,
+)
 from pac_tui.kube.secrets import (
     MANAGED_BY,
-    SecretTokens,
+    MalformedSecret,
+    SecretGone,
     StoredSecret,
     WriteResult,
+    check_writable,
     read_secret,
-    record_error,
     stored_secret,
     write_tokens,
 )
-from pac_tui.kube.sync_project_token import ROTATE_WITHIN_DAYS
-from pac_tui.oauth.refresh import exchange_refresh_token
-from pac_tui.oauth.schedule import MIN_MARGIN_SECONDS, AutoRefreshPlan
+from pac_tui.oauth.schedule import AutoRefreshPlan
 
-UNCONFIGURED = "(from the Secret)"  # an application the refresher's config does not name
 log = logging.getLogger("pac_tui.kube.refresher")
-
-
-class RefresherAction(enum.StrEnum):
-    REFRESHED = "refreshed"  # oauth mode: a new grant stored in the Secret
-    ROTATED = "rotated"  # project-token mode: the token rotated with itself
-    ADOPTED = "adopted"  # another writer stored a newer token: kept it
-    FAILED = "failed"
-    NEEDS_LOGIN = "needs-login"  # GitLab refused the grant: an operator must log in again
-
-
-@dataclass(frozen=True)
-class Outcome:
-    secret: str  # namespace/name
-    action: RefresherAction
-    message: str
-
-    @property
-    def failed(self) -> bool:
-        return self.action in (RefresherAction.FAILED, RefresherAction.NEEDS_LOGIN)
 
 
 class Refresher:
@@ -76,6 +71,12 @@ class Refresher:
         elector: LeaderElector | None = None,
         interval: float = 30.0,
         token_days: int = 30,
+        identity: str | None = None,
+        metrics: RefresherMetrics | None = None,
+        flush_seconds: float = 20.0,
+        settle: float | None = None,
+        retry_cap: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cluster = cluster
         self.namespace = namespace
@@ -84,44 +85,174 @@ class Refresher:
         self.elector = elector
         self.interval = interval
         self.token_days = token_days
+        self.flush_seconds = flush_seconds
+        self.settle = settle if settle is not None else (elector.lease_duration if elector else 0)
+        self.identity = identity or (elector.identity if elector else socket.gethostname())
+        self.lease = f"{elector.namespace}/{elector.name}" if elector else None
         self.plan = AutoRefreshPlan()  # backoff per Secret after failures
-        self._unwritten: dict[str, SecretTokens] = {}
+        self.pending = PendingWrites(cap=retry_cap, monotonic=monotonic)
+        self.metrics = metrics or RefresherMetrics()
+        turn = max(interval, elector.retry_period if elector else 0)
+        self.health = Health(stale_after=max(300.0, 10 * turn), monotonic=monotonic)
+        self.report = Reporter(cluster, clock, self.identity, self.metrics)
+        self._monotonic = monotonic
+        self._reported: set[tuple[str, str]] = set()  # unreadable Secrets already logged
+
+    # ---- the loop ---------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Until `stop` is set: keep the Lease (if any) and run a pass every `interval` s."""
+        """Until `stop` is set: keep the Lease (if any), retry unwritten tokens, and pass every
+        `interval` s while leading. Then write what is still unwritten, and give the Lease back."""
         next_pass = 0.0
-        loop = asyncio.get_running_loop()
         try:
             while not stop.is_set():
-                leading = True
-                if self.elector is not None:
-                    was = self.elector.leading
-                    leading = await asyncio.to_thread(self.elector.step)
-                    if leading != was:
-                        log.info("%s the refresher lease", "took" if leading else "lost")
-                if leading and loop.time() >= next_pass:
-                    for outcome in await self.run_once():
-                        log.info("%s: %s: %s", outcome.secret, outcome.action, outcome.message)
-                    next_pass = loop.time() + self.interval
-                wait = self.elector.retry_period if self.elector else self.interval
+                leading = await self._elect()
+                log_outcomes(await self.retry_unwritten())
+                if leading and self._settled() and self._monotonic() >= next_pass:
+                    log_outcomes(await self.run_once(stop))
+                    next_pass = self._monotonic() + self.interval
+                self.health.beat()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), wait)
+                    await asyncio.wait_for(stop.wait(), self._wait())
         finally:
+            log_outcomes(await self.flush(self.flush_seconds))
             if self.elector is not None:
                 await asyncio.to_thread(self.elector.release)
+            self.metrics.leader.set(0)
 
-    async def run_once(self) -> list[Outcome]:
-        """One pass over the managed Secrets; only those due are touched."""
+    async def _elect(self) -> bool:
+        if self.elector is None:
+            return True
+        was = self.elector.leading
+        leading = await asyncio.to_thread(self.elector.step)
+        if self.elector.answered is not None:
+            self.health.contact(self.elector.answered)
+        if leading != was:
+            log.info("%s the refresher lease", "took" if leading else "lost")
+            if not leading:
+                self.metrics.forget_expiries()
+            elif not self._settled():
+                log.info(
+                    "took the lease over from another replica: waiting %.0f s for it to write "
+                    "any token it still holds before refreshing",
+                    self.settle,
+                )
+        self.metrics.leader.set(1 if leading else 0)
+        return leading
+
+    def _settled(self) -> bool:
+        took = self.elector.took_over_at if self.elector else None
+        return took is None or self._monotonic() - took >= self.settle
+
+    def _wait(self) -> float:
+        wait = self.elector.retry_period if self.elector else self.interval
+        upcoming = self.pending.next_due()
+        if upcoming is not None:
+            wait = min(wait, upcoming - self._monotonic())
+        return max(0.05, wait)
+
+    # ---- unwritten tokens -------------------------------------------------------------------
+
+    async def retry_unwritten(self) -> list[Outcome]:
+        """Write the unwritten tokens whose backoff has passed (leading or not)."""
+        return [await self._write(p) for p in self.pending.due()]
+
+    async def flush(self, seconds: float) -> list[Outcome]:
+        """Keep writing the unwritten tokens for up to `seconds` (each call bounded by what is
+        left); then say loudly which ones die with this process."""
+        deadline = self._monotonic() + seconds
+        outcomes = []
+        while len(self.pending) and (left := deadline - self._monotonic()) > 0.2:
+            bounded = self.cluster.with_timeout(min(left, self.cluster.timeout[1]))
+            outcomes += [await self._write(p, bounded) for p in self.pending.due()]
+            upcoming = self.pending.next_due()
+            if upcoming is not None:
+                await asyncio.sleep(max(0.05, min(upcoming, deadline) - self._monotonic()))
+        for p in self.pending.all():
+            message = f"a new token could not be written and is lost with this process: {p.error}"
+            log.error("%s: %s", p.key, message)
+            self.metrics.outcome(p.key, RefresherAction.LOST)
+            outcomes.append(Outcome(p.key, RefresherAction.LOST, message))
+        return outcomes
+
+    async def _write(self, p: Pending, cluster: Cluster | None = None) -> Outcome:
+        secret = p.secret
+        try:
+            written = await asyncio.to_thread(
+                write_tokens,
+                cluster or self.cluster,
+                secret.namespace,
+                secret.name,
+                secret.token_key,
+                p.tokens,
+                create=False,
+            )
+        except SecretGone as exc:
+            self.pending.done(p)
+            log.error("%s: %s", p.key, exc)
+            await self.report.tell(secret, EventType.WARNING, "SecretDeleted", str(exc))
+            return self.report.count(Outcome(p.key, RefresherAction.GONE, str(exc)))
+        except PacTuiError as exc:
+            first = p.attempts == 0
+            self.pending.failed(p, str(exc))
+            self.metrics.unwritten.set(len(self.pending))
+            message = f"new token not written yet, kept in memory, will retry: {exc}"
+            log.error("%s: %s", p.key, message)
+            if first:
+                await self.report.tell(secret, EventType.WARNING, "TokenNotWritten", message)
+                await self.report.note(secret, message)
+            return self.report.count(Outcome(p.key, RefresherAction.FAILED, message))
+        self.pending.done(p)
+        self.metrics.unwritten.set(len(self.pending))
+        self.plan.succeeded(p.key)
+        if written.secret.tokens is not None:
+            self.metrics.expires(written.secret, written.secret.tokens, self.clock.now())
+        if written.result is WriteResult.NEWER_IN_CLUSTER:
+            return self.report.count(
+                Outcome(p.key, RefresherAction.ADOPTED, "a newer token was already stored")
+            )
+        if written.secret.last_error:
+            await self.report.note(written.secret, None)
+        expires = p.tokens.expires_at.isoformat() if p.tokens.expires_at else "never"
+        suffix = " (written after an earlier failure)" if p.attempts else ""
+        reason = "TokenRefreshed" if p.action is RefresherAction.REFRESHED else "TokenRotated"
+        what = (
+            "refreshed the OAuth token"
+            if p.action is RefresherAction.REFRESHED
+            else "rotated the token"
+        )
+        await self.report.tell(
+            written.secret, EventType.NORMAL, reason, f"{COMPONENT} {what}; expires {expires}"
+        )
+        return self.report.count(Outcome(p.key, p.action, f"expires {expires}{suffix}"))
+
+    # ---- one pass ---------------------------------------------------------------------------
+
+    async def run_once(self, stop: asyncio.Event | None = None) -> list[Outcome]:
+        """One pass over the managed Secrets: every unwritten token is tried first, then those
+        due are renewed. Unreadable Secrets are reported and skipped."""
+        outcomes = [await self._write(p) for p in self.pending.all()]
         try:
             secrets = await asyncio.to_thread(self._list)
-        except ClusterUnavailable as exc:
+        except PacTuiError as exc:
             log.warning("%s", exc)
-            return []
-        outcomes = []
+            return outcomes
+        self.health.contact()
+        self.report.index.forget()
+        self.metrics.secrets_seen([s for s in secrets if not s.problem], self.clock.now())
         for secret in secrets:
-            if self.elector is not None and not self.elector.leading:
-                break  # lost the lease mid-pass: leave the rest to the new leader
-            outcome = await self._handle(secret)
+            if (stop is not None and stop.is_set()) or (
+                self.elector is not None and not self.elector.leading
+            ):
+                break  # stopping, or lost the lease mid-pass: leave the rest
+            try:
+                outcome = await self._visit(secret)
+            except Exception as exc:  # one Secret's bug never stops the others
+                log.error("%s: unexpected %s: %s", secret.key, type(exc).__name__, exc)
+                outcome = self.report.count(
+                    Outcome(secret.key, RefresherAction.FAILED, f"unexpected error: {exc}")
+                )
+            self.health.beat()
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
@@ -148,128 +279,92 @@ class Refresher:
                 found.append(stored_secret(item, item.metadata.namespace, key))
         return found
 
-    async def _handle(self, secret: StoredSecret) -> Outcome | None:
-        name = f"{secret.namespace}/{secret.name}"
-        pending = self._unwritten.get(name)
-        if pending is not None:
-            return await self._store(
-                secret, pending, RefresherAction.REFRESHED, retry_of_unwritten=True
-            )
-        tokens = secret.tokens
+    async def _visit(self, secret: StoredSecret) -> Outcome | None:
+        if secret.problem:
+            return await self._unreadable(secret)
+        if self.lease is not None:
+            await asyncio.to_thread(quietly, stamp, self.report.cluster, secret, self.lease)
+        pending = self.pending.get(secret.key)
+        tokens = pending.tokens if pending else secret.tokens
         now = self.clock.now()
-        if tokens is None or not self._due(tokens, now):
+        if tokens is None or not due(tokens, now):
             return None
-        retry = self.plan.next_retry(name)
+        retry = self.plan.next_retry(secret.key)
         if retry is not None and now < retry:
             return None
+        # Just before GitLab is asked: the Secret as it is now, and proof that it can be written.
         try:
-            if tokens.mode == TokenMode.OAUTH:
-                fresh = await self._refresh(tokens)
-                action = RefresherAction.REFRESHED
-            else:
-                fresh = await self._rotate(tokens)
-                action = RefresherAction.ROTATED
-        except PacTuiError as exc:
-            return await self._failed(secret, exc)
-        self._unwritten[name] = fresh  # GitLab has revoked the old token: never lose this one
-        return await self._store(secret, fresh, action)
-
-    def _due(self, tokens: SecretTokens, now: datetime) -> bool:
-        if tokens.expires_at is None:
-            return False
-        if tokens.mode == TokenMode.PROJECT_TOKEN:
-            days = (tokens.expires_at.date() - now.astimezone(UTC).date()).days
-            return days < ROTATE_WITHIN_DAYS
-        if not tokens.refresh_token:
-            return False
-        lifetime = (tokens.expires_at - tokens.issued_at).total_seconds()
-        margin = max(MIN_MARGIN_SECONDS, lifetime / 6)
-        return now >= tokens.expires_at - timedelta(seconds=margin)
-
-    async def _refresh(self, tokens: SecretTokens) -> SecretTokens:
-        app = self._app(tokens)
-        assert tokens.refresh_token is not None
-        try:
-            fresh = await exchange_refresh_token(app, tokens.refresh_token, app.scopes, self.clock)
-        except ProviderRejected as exc:
-            if app.key != UNCONFIGURED or "invalid_client" not in str(exc):
-                raise
-            raise ProviderRejected(
-                f"{app.url} refused the application (invalid_client): no [gitlab.*] table in "
-                f"the refresher's config has url {app.url} and client_id {app.client_id}, and a "
-                "confidential application needs its client_secret there (deploy/deployment.yaml "
-                "mounts the config from the Secret pac-tui-config)"
-            ) from None
-        return replace(
-            tokens,
-            token=fresh.access_token,
-            refresh_token=fresh.refresh_token,
-            issued_at=issued_after(tokens.issued_at, fresh.issued_at),
-            expires_at=fresh.expires_at,
-        )
-
-    async def _rotate(self, tokens: SecretTokens) -> SecretTokens:
-        app = self._app(tokens)
-        today = self.clock.now().astimezone(UTC).date()
-        async with GitLabApi.with_private_token(app, tokens.token) as api:
-            rotated = await project_tokens.rotate_self(
-                api, expires_at=project_tokens.default_expiry(today, self.token_days)
-            )
-        if not rotated.token or rotated.expires_at is None:
-            raise PacTuiError(f"{app.url} answered the rotation without the new token")
-        return replace(
-            tokens,
-            token=rotated.token,
-            token_id=rotated.id,
-            issued_at=issued_after(tokens.issued_at, self.clock.now()),
-            expires_at=_midnight(rotated.expires_at),
-        )
-
-    def _app(self, tokens: SecretTokens) -> GitLabApp:
-        """The OAuth application from the config that matches the Secret, or a public one."""
-        for app in self.config.gitlab.values():
-            if app.url == tokens.gitlab_url.rstrip("/") and (
-                tokens.client_id is None or app.client_id == tokens.client_id
-            ):
-                return app
-        url = tokens.gitlab_url.rstrip("/")
-        return GitLabApp(key=UNCONFIGURED, url=url, client_id=tokens.client_id or "")
-
-    async def _store(
-        self,
-        secret: StoredSecret,
-        fresh: SecretTokens,
-        action: RefresherAction,
-        *,
-        retry_of_unwritten: bool = False,
-    ) -> Outcome:
-        name = f"{secret.namespace}/{secret.name}"
-        try:
-            written = await asyncio.to_thread(
-                write_tokens, self.cluster, secret.namespace, secret.name, secret.token_key, fresh
+            latest = await asyncio.to_thread(
+                read_secret, self.cluster, secret.namespace, secret.name, secret.token_key
             )
         except PacTuiError as exc:
-            log.error("%s: new token kept in memory, not yet written: %s", name, exc)
-            return Outcome(name, RefresherAction.FAILED, f"not written yet, will retry: {exc}")
-        self._unwritten.pop(name, None)
-        self.plan.succeeded(name)
-        if written.result is WriteResult.NEWER_IN_CLUSTER:
-            return Outcome(
-                name, RefresherAction.ADOPTED, "a newer token was already stored; kept it"
+            return self.report.count(
+                Outcome(secret.key, RefresherAction.FAILED, f"not renewed: {exc}")
             )
-        if written.secret.last_error:
-            await asyncio.to_thread(record_error, self.cluster, written.secret, None)
-        expires = fresh.expires_at.isoformat() if fresh.expires_at else "never"
-        suffix = " (written after an earlier failure)" if retry_of_unwritten else ""
-        return Outcome(name, action, f"expires {expires}{suffix}")
+        if latest is None or latest.problem:
+            return None  # deleted or broken meanwhile: the next pass reports it
+        if pending is None:
+            tokens = latest.tokens
+            if tokens is None or not due(tokens, now):
+                return None  # someone renewed it meanwhile
+        try:
+            await asyncio.to_thread(check_writable, self.cluster, latest)
+        except Conflict:
+            return None  # written between the read and the dry run: decide again next pass
+        except ClusterRefused as exc:
+            return await self._unwritable(secret, exc)
+        except PacTuiError as exc:
+            return self.report.count(
+                Outcome(secret.key, RefresherAction.FAILED, f"not renewed: {exc}")
+            )
+        try:
+            fresh, action = await renew(tokens, self.config, self.clock, self.token_days)
+        except PacTuiError as exc:
+            return await self._failed(latest, exc)
+        # GitLab has revoked the old token: from here on, this one must reach the Secret.
+        p = self.pending.add(latest, fresh, action)
+        self.metrics.unwritten.set(len(self.pending))
+        return await self._write(p)
+
+    async def _unreadable(self, secret: StoredSecret) -> Outcome:
+        message = str(MalformedSecret(secret))
+        seen = (secret.key, message) in self._reported
+        if not seen:
+            self._reported.add((secret.key, message))
+            log.warning("%s", message)
+        await self.report.tell(secret, EventType.WARNING, "UnreadableSecret", message)
+        return self.report.count(
+            Outcome(secret.key, RefresherAction.MALFORMED, message, quiet=seen)
+        )
+
+    async def _unwritable(self, secret: StoredSecret, exc: PacTuiError) -> Outcome:
+        expires = secret.tokens.expires_at if secret.tokens else None
+        message = (
+            f"not renewed: the Secret cannot be written ({exc}); GitLab was not asked, so the "
+            f"current token stays valid until {expires.isoformat() if expires else 'it expires'}"
+        )
+        retry_at = self.plan.failed(secret.key, self.clock.now())
+        log.error("%s: %s", secret.key, message)
+        await self.report.tell(secret, EventType.WARNING, "SecretNotWritable", message)
+        await self.report.note(secret, message)
+        return self.report.count(
+            Outcome(
+                secret.key,
+                RefresherAction.UNWRITABLE,
+                f"{message} (next try {retry_at.isoformat()})",
+            )
+        )
 
     async def _failed(self, secret: StoredSecret, exc: PacTuiError) -> Outcome:
-        name = f"{secret.namespace}/{secret.name}"
+        name = secret.key
         # Another writer (a laptop, another replica) may have replaced the token meanwhile; then
         # the failure is ours alone and the Secret is fine.
-        latest = await asyncio.to_thread(
-            read_secret, self.cluster, secret.namespace, secret.name, secret.token_key
-        )
+        try:
+            latest = await asyncio.to_thread(
+                read_secret, self.report.cluster, secret.namespace, secret.name, secret.token_key
+            )
+        except PacTuiError:
+            latest = None
         if (
             latest is not None
             and latest.tokens is not None
@@ -277,8 +372,8 @@ class Refresher:
             and not latest.tokens.same_generation(secret.tokens)
         ):
             self.plan.succeeded(name)
-            return Outcome(
-                name, RefresherAction.ADOPTED, "another writer stored a new token meanwhile"
+            return self.report.count(
+                Outcome(name, RefresherAction.ADOPTED, "another writer stored a new token")
             )
         action = (
             RefresherAction.NEEDS_LOGIN if isinstance(exc, NeedsLogin) else RefresherAction.FAILED
@@ -287,10 +382,11 @@ class Refresher:
         if isinstance(exc, NeedsLogin):
             message += "; log in again on a workstation with pac-tui login and pac-tui sync"
         retry_at = self.plan.failed(name, self.clock.now())
+        log.error("%s: %s", name, message)
+        reason = "NeedsLogin" if isinstance(exc, NeedsLogin) else "RenewFailed"
+        await self.report.tell(latest or secret, EventType.WARNING, reason, message)
         if latest is not None:
-            await asyncio.to_thread(record_error, self.cluster, latest, message)
-        return Outcome(name, action, f"{message} (next try {retry_at.isoformat()})")
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+            await self.report.note(latest, message)
+        return self.report.count(
+            Outcome(name, action, f"{message} (next try {retry_at.isoformat()})")
+        )

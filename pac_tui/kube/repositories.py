@@ -54,6 +54,7 @@ class PacRepository:
     resource_version: str
     last_run: PipelineRunStatus | None = None
     provider_url: str | None = None  # spec.git_provider.url: where PAC sends its API calls
+    uid: str = ""  # what Events name it by (kubectl describe finds them by uid)
 
     @property
     def key(self) -> str:
@@ -84,6 +85,7 @@ def parse_repository(obj: dict[str, Any]) -> PacRepository:
         webhook_secret=_ref(provider.get("webhook_secret"), DEFAULT_WEBHOOK_KEY),
         resource_version=str(meta.get("resourceVersion") or ""),
         provider_url=str(provider["url"]).rstrip("/") if provider.get("url") else None,
+        uid=str(meta.get("uid") or ""),
     )
 
 

@@ -8,10 +8,15 @@ Layout of a managed Secret (label `app.kubernetes.io/managed-by: pac-tui`):
 - annotations (not secret, visible in `kubectl describe`): `pac-tui.dev/mode`,
   `pac-tui.dev/issued-at` (orders token generations), `pac-tui.dev/expires-at`,
   `pac-tui.dev/token-id` (project-token mode), `pac-tui.dev/gitlab-url`, `pac-tui.dev/client-id`,
-  `pac-tui.dev/project`, `pac-tui.dev/token-key`, and the refresher's `pac-tui.dev/last-error`.
+  `pac-tui.dev/project`, `pac-tui.dev/token-key`, and the refresher's `pac-tui.dev/last-error`
+  and `pac-tui.dev/refresher-lease` (the Lease of the refresher that rotates it; kept on writes).
 
 Writes are conditional on the `resourceVersion` that was read. On a 409 the Secret is read again:
 a token issued at the same time or later is never overwritten — the caller adopts it instead.
+
+A managed Secret whose annotations cannot be read (an `issued-at` that is not a time, a token id
+that is not a number) is not guessed at: `StoredSecret.problem` says what is wrong, `tokens` is
+None, and nobody refreshes or overwrites it until a person fixes it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,7 +39,25 @@ from pac_tui.kube.cluster import Cluster, Conflict, NotFound
 MANAGED_BY = ("app.kubernetes.io/managed-by", "pac-tui")
 PREFIX = "pac-tui.dev/"
 REFRESH_KEY = "pac-tui.refresh-token"
+REFRESHER_LEASE = f"{PREFIX}refresher-lease"  # written by the refresher, kept by every writer
 MAX_ATTEMPTS = 5
+
+
+class MalformedSecret(PacTuiError):
+    """A managed Secret whose annotations cannot be read: never guessed at, never overwritten."""
+
+    def __init__(self, secret: StoredSecret) -> None:
+        super().__init__(
+            f"Secret {secret.key} is managed by pac-tui but unreadable: {secret.problem}; "
+            "pac-tui leaves it alone until the annotation is fixed (or the Secret is deleted "
+            "and written again with pac-tui sync)"
+        )
+        self.secret = secret
+
+
+class SecretGone(PacTuiError):
+    """The Secret was deleted while a token for it was on its way (the refresher never creates
+    Secrets: a deleted one was deleted on purpose)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +97,11 @@ class StoredSecret:
     keys: frozenset[str]
     last_error: str | None
     body: client.V1Secret = field(repr=False, compare=False)
+    problem: str | None = None  # why its managed annotations cannot be read (then tokens is None)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
 
 
 class WriteResult(enum.StrEnum):
@@ -107,13 +136,22 @@ def write_tokens(
     *,
     labels: dict[str, str] | None = None,
     extra_data: dict[str, str] | None = None,
+    create: bool = True,
 ) -> Written:
     """Store `tokens` in the Secret unless it already holds the same or a newer generation.
 
     `extra_data` (e.g. a new webhook secret) is written only into keys that are still absent.
+    With `create` False a missing Secret raises `SecretGone` instead of being created.
     """
     for _ in range(MAX_ATTEMPTS):
         current = read_secret(cluster, namespace, name, token_key)
+        if current is None and not create:
+            raise SecretGone(
+                f"Secret {namespace}/{name} no longer exists; pac-tui does not create it again "
+                "(run pac-tui sync on a workstation if it was deleted by mistake)"
+            )
+        if current is not None and current.problem:
+            raise MalformedSecret(current)
         held = current.tokens if current else None
         if held is not None and held.same_generation(tokens):
             missing = {k: v for k, v in (extra_data or {}).items() if k not in current.keys}
@@ -138,13 +176,31 @@ def write_tokens(
                     namespace,
                     body,
                 )
-        except Conflict:
-            continue  # someone wrote in between: read again and decide again
+        except (Conflict, NotFound):
+            continue  # someone wrote (or deleted) in between: read again and decide again
         stored = stored_secret(saved, namespace, token_key)
         return Written(WriteResult.WRITTEN, stored)
     raise PacTuiError(
         f"Secret {namespace}/{name} kept changing while pac-tui tried to write it "
         f"({MAX_ATTEMPTS} conflicts in a row); try again"
+    )
+
+
+def check_writable(cluster: Cluster, secret: StoredSecret) -> None:
+    """Prove the Secret can be written before GitLab is asked for a new token.
+
+    A server-side dry-run update with the Secret as read (as PAC does before its own rotation,
+    tektoncd/pipelines-as-code#2837): RBAC, admission and the `resourceVersion` are checked,
+    nothing is stored. Raises `ClusterRefused` (refused), `Conflict` (changed since it was read),
+    `NotFound` (deleted) or `ClusterUnavailable`.
+    """
+    cluster.call(
+        f"update Secret {secret.key} (dry run)",
+        cluster.core.replace_namespaced_secret,
+        secret.name,
+        secret.namespace,
+        secret.body,
+        dry_run="All",
     )
 
 
@@ -190,7 +246,11 @@ def _body(
         body = current.body
     meta = body.metadata
     meta.labels = {**(meta.labels or {}), **(labels or {}), MANAGED_BY[0]: MANAGED_BY[1]}
-    annotations = {k: v for k, v in (meta.annotations or {}).items() if not k.startswith(PREFIX)}
+    annotations = {
+        k: v
+        for k, v in (meta.annotations or {}).items()
+        if not k.startswith(PREFIX) or k == REFRESHER_LEASE
+    }
     annotations.update(
         {
             f"{PREFIX}{key}": value
@@ -226,42 +286,77 @@ def stored_secret(body: client.V1Secret, namespace: str, token_key: str) -> Stor
     annotations = meta.annotations or {}
     data = body.data or {}
     managed = labels.get(MANAGED_BY[0]) == MANAGED_BY[1]
+    tokens, problem = _tokens(annotations, data, token_key) if managed else (None, None)
     return StoredSecret(
         namespace=namespace,
         name=meta.name,
         token_key=token_key,
         resource_version=str(meta.resource_version or ""),
         managed=managed,
-        tokens=_tokens(annotations, data, token_key) if managed else None,
+        tokens=tokens,
         keys=frozenset(data),
         last_error=annotations.get(f"{PREFIX}last-error"),
         body=body,
+        problem=problem,
     )
+
+
+class _Unreadable(Exception):
+    """One managed annotation or key that cannot be read; its message names it, never a value."""
 
 
 def _tokens(
     annotations: dict[str, str], data: dict[str, str], token_key: str
-) -> SecretTokens | None:
+) -> tuple[SecretTokens | None, str | None]:
+    """(tokens, None), (None, None) when pac-tui has not stored tokens here, or (None, why)."""
+
     def note(key: str) -> str | None:
         return annotations.get(f"{PREFIX}{key}")
 
-    token = b64decode_text(data.get(token_key))
-    issued_at = parse_time(note("issued-at"))
-    mode = note("mode")
-    if not token or issued_at is None or mode not in TOKEN_MODES:
-        return None
-    token_id = note("token-id")
+    if note("mode") is None and note("issued-at") is None:
+        return None, None  # labelled (e.g. by onboarding) but no token written yet
+    try:
+        mode = note("mode")
+        if mode not in TOKEN_MODES:
+            raise _Unreadable(f"annotation {PREFIX}mode is not one of {', '.join(TOKEN_MODES)}")
+        issued_at = _time(note("issued-at"), "issued-at", required=True)
+        expires_at = _time(note("expires-at"), "expires-at")
+        token_id = note("token-id")
+        if token_id is not None and not re.fullmatch(r"[0-9]{1,18}", token_id):
+            raise _Unreadable(f"annotation {PREFIX}token-id is not a number")
+        refresh_token = b64decode_text(data.get(REFRESH_KEY))
+        if REFRESH_KEY in data and refresh_token is None:
+            raise _Unreadable(f"key {REFRESH_KEY} is not base64-encoded UTF-8")
+        token = b64decode_text(data.get(token_key))
+        if not token:
+            if note("token-key") == token_key:
+                raise _Unreadable(f"key {token_key} holds no token")
+            return None, None  # the Repository now names another key: nothing stored there yet
+    except _Unreadable as exc:
+        return None, str(exc)
+    assert issued_at is not None
     return SecretTokens(
         mode=TokenMode(mode),
         token=token,
         issued_at=issued_at,
-        expires_at=parse_time(note("expires-at")),
+        expires_at=expires_at,
         gitlab_url=note("gitlab-url") or "",
         project=note("project") or "",
         client_id=note("client-id"),
-        refresh_token=b64decode_text(data.get(REFRESH_KEY)),
-        token_id=int(token_id) if token_id and token_id.isdigit() else None,
-    )
+        refresh_token=refresh_token,
+        token_id=int(token_id) if token_id is not None else None,
+    ), None
+
+
+def _time(value: str | None, key: str, *, required: bool = False) -> datetime | None:
+    try:
+        parsed = parse_time(value)
+    except ValueError:
+        parsed = None
+        required = True
+    if parsed is None and required:
+        raise _Unreadable(f"annotation {PREFIX}{key} is not an RFC 3339 time")
+    return parsed
 
 
 def b64encode_text(value: str) -> str:

@@ -14,20 +14,19 @@ from datetime import datetime
 
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Repository, TokenMode
-from pac_tui.core.errors import ClusterUnavailable, NeedsLogin, UsageError
-from pac_tui.core.models import (
-    ClusterSync,
-    TokenRecord,
-    TokenSet,
-)
+from pac_tui.core.errors import ClusterUnavailable, NeedsLogin, PacTuiError, UsageError
+from pac_tui.core.models import iso_utc
 from pac_tui.kube.cluster import Cluster, ClusterSource
+from pac_tui.kube.events import sync_event
 from pac_tui.kube.repositories import PacRepository, read_repository
 from pac_tui.kube.secrets import (
     SecretTokens,
     WriteResult,
+    read_secret,
     write_tokens,
 )
-from pac_tui.kube.sync_local import binding_of, mark, read_held, update
+from pac_tui.kube.sync_local import adopt_oauth as _adopt_oauth
+from pac_tui.kube.sync_local import binding_of, held_tokens, mark
 from pac_tui.kube.sync_project_token import sync_project_token
 from pac_tui.kube.sync_result import SyncAction, SyncResult
 from pac_tui.oauth.grant import live_tokens
@@ -44,6 +43,8 @@ async def sync(
     reached; the local tokens are kept either way.
     """
     binding = binding_of(repo)
+    notes: list[str] = []
+    pac: PacRepository | None = None
     try:
         cluster = await asyncio.to_thread(clusters.get, binding.context)
         pac = await asyncio.to_thread(
@@ -53,12 +54,21 @@ async def sync(
         if binding.mode == TokenMode.OAUTH:
             result = await _sync_oauth(repo, store, clock, cluster, pac)
         else:
-            result = await sync_project_token(repo, store, clock, cluster, pac)
+            result = await sync_project_token(repo, store, clock, cluster, pac, notes)
     except ClusterUnavailable as exc:
         mark(store, repo, clock, error=str(exc))
         raise ClusterUnavailable(f"{repo.name}: not synced, tokens kept locally: {exc}") from None
+    except PacTuiError as exc:
+        if pac is not None:
+            await asyncio.to_thread(sync_event, cluster, clock, pac, None, str(exc))
+        raise
+    await asyncio.to_thread(sync_event, cluster, clock, pac, result[0], iso_utc(result[1]))
     return SyncResult(
-        repo.name, result[0], f"{pac.namespace}/{pac.token_secret.name}", result[1], warnings
+        repo.name,
+        result[0],
+        f"{pac.namespace}/{pac.token_secret.name}",
+        result[1],
+        (*warnings, *notes),
     )
 
 
@@ -90,7 +100,9 @@ def check_target(repo: Repository, pac: PacRepository) -> tuple[str, ...]:
 async def _sync_oauth(
     repo: Repository, store: TokenStore, clock: Clock, cluster: Cluster, pac: PacRepository
 ) -> tuple[SyncAction, datetime | None]:
-    held = await read_held(cluster, pac, TokenMode.OAUTH)
+    ref = pac.token_secret
+    stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
+    held = held_tokens(stored, TokenMode.OAUTH)
     if held is not None and held.client_id != repo.gitlab.client_id:
         held = None  # issued to another application: never adopt it
     try:
@@ -124,26 +136,3 @@ async def _sync_oauth(
         return SyncAction.ADOPTED, newer.expires_at
     mark(store, repo, clock, synced=local.issued_at)
     return SyncAction(written.result.value), local.expires_at
-
-
-def _adopt_oauth(store: TokenStore, repo: Repository, clock: Clock, held: SecretTokens) -> None:
-    def change(record: TokenRecord) -> TokenRecord:
-        scopes = record.tokens.scopes if record.tokens else repo.gitlab.scopes
-        tokens = TokenSet(
-            access_token=held.token,
-            refresh_token=held.refresh_token,
-            token_type="Bearer",  # noqa: S106 (a token type, not a token)
-            scopes=scopes,
-            expires_at=held.expires_at,
-            issued_at=held.issued_at,
-        )
-        return record.with_(
-            gitlab_url=repo.gitlab.url,
-            client_id=repo.gitlab.client_id,
-            tokens=tokens,
-            refreshed_at=held.issued_at,
-            needs_login=None,
-            cluster=ClusterSync(clock.now(), held.issued_at),
-        )
-
-    update(store, repo, change)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import KubernetesBinding, Repository, TokenMode
 from pac_tui.core.errors import UsageError
-from pac_tui.core.models import ClusterSync, TokenRecord
-from pac_tui.kube.cluster import Cluster
-from pac_tui.kube.repositories import PacRepository
-from pac_tui.kube.secrets import SecretTokens, read_secret
+from pac_tui.core.models import ClusterSync, TokenRecord, TokenSet
+from pac_tui.kube.secrets import MalformedSecret, SecretTokens, StoredSecret
 from pac_tui.stores.file_store import TokenStore
 
 
@@ -25,11 +22,11 @@ def binding_of(repo: Repository) -> KubernetesBinding:
     return repo.kubernetes
 
 
-async def read_held(cluster: Cluster, pac: PacRepository, mode: TokenMode) -> SecretTokens | None:
-    """The generation the Repository's token Secret holds in `mode`; None when there is no such
-    Secret, pac-tui did not write it, or it holds the other mode's token."""
-    ref = pac.token_secret
-    stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
+def held_tokens(stored: StoredSecret | None, mode: TokenMode) -> SecretTokens | None:
+    """The Secret's tokens in `mode`; `MalformedSecret` when its annotations cannot be read
+    (never guessed at: it may hold the only working token)."""
+    if stored is not None and stored.problem:
+        raise MalformedSecret(stored)
     if stored is None or stored.tokens is None or stored.tokens.mode != mode:
         return None
     return stored.tokens
@@ -64,3 +61,28 @@ def update(
                 return
             record = TokenRecord(gitlab_url=repo.gitlab.url, client_id=repo.gitlab.client_id)
         txn.put(repo.name, change(record))
+
+
+def adopt_oauth(store: TokenStore, repo: Repository, clock: Clock, held: SecretTokens) -> None:
+    """Take the Secret's oauth grant as the local one (it is newer, or the local one is gone)."""
+
+    def change(record: TokenRecord) -> TokenRecord:
+        scopes = record.tokens.scopes if record.tokens else repo.gitlab.scopes
+        tokens = TokenSet(
+            access_token=held.token,
+            refresh_token=held.refresh_token,
+            token_type="Bearer",  # noqa: S106 (a token type, not a token)
+            scopes=scopes,
+            expires_at=held.expires_at,
+            issued_at=held.issued_at,
+        )
+        return record.with_(
+            gitlab_url=repo.gitlab.url,
+            client_id=repo.gitlab.client_id,
+            tokens=tokens,
+            refreshed_at=held.issued_at,
+            needs_login=None,
+            cluster=ClusterSync(clock.now(), held.issued_at),
+        )
+
+    update(store, repo, change)

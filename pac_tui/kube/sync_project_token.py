@@ -1,5 +1,11 @@
 """project-token mode: a project access token minted with the operator's OAuth session, rotated
-when less than 7 days remain, replaced when revoked in GitLab; saved locally before the Secret."""
+when less than 7 days remain, replaced when revoked in GitLab; saved locally before the Secret.
+
+A second rotation of a token already rotated makes GitLab revoke the whole token family, so the
+laptop never rotates a token that a live in-cluster refresher keeps (`refresher_mark`): it takes
+the new one from the Secret instead. And whoever mints or rotates reads the Secret again just
+before: a generation stored meanwhile is adopted, not replaced.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,16 @@ from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.core.models import ProjectTokenRecord, issued_after
 from pac_tui.gitlab import project_tokens
 from pac_tui.kube.cluster import Cluster
+from pac_tui.kube.refresher_mark import refresher_in_charge
 from pac_tui.kube.repositories import PacRepository
-from pac_tui.kube.secrets import SecretTokens, WriteResult, write_tokens
-from pac_tui.kube.sync_local import binding_of, mark, read_held, update
+from pac_tui.kube.secrets import (
+    SecretTokens,
+    StoredSecret,
+    WriteResult,
+    read_secret,
+    write_tokens,
+)
+from pac_tui.kube.sync_local import binding_of, held_tokens, mark, update
 from pac_tui.kube.sync_result import SyncAction
 from pac_tui.oauth.grant import login_hint
 from pac_tui.oauth.token_source import repository_api
@@ -24,9 +37,17 @@ ROTATE_WITHIN_DAYS = 7
 
 
 async def sync_project_token(
-    repo: Repository, store: TokenStore, clock: Clock, cluster: Cluster, pac: PacRepository
+    repo: Repository,
+    store: TokenStore,
+    clock: Clock,
+    cluster: Cluster,
+    pac: PacRepository,
+    warnings: list[str] | None = None,
 ) -> tuple[SyncAction, datetime | None]:
-    held = await read_held(cluster, pac, TokenMode.PROJECT_TOKEN)
+    """(action, expiry); what the user should know is appended to `warnings`."""
+    ref = pac.token_secret
+    stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
+    held = held_tokens(stored, TokenMode.PROJECT_TOKEN)
     record = store.get(repo.name)
     local = record.project_token if record else None
     newest = _newest(held, local, repo)
@@ -34,17 +55,31 @@ async def sync_project_token(
     action = SyncAction.UNCHANGED
     previous = newest.issued_at if newest else None
     if newest is None or newest.expires_at is None or not await _alive(repo, store, clock, newest):
-        newest, action = await _mint(repo, store, clock, today, previous), SyncAction.MINTED
+        stored = await _read_again(cluster, pac)
+        if _moved_on(stored, held):
+            newest = held = held_tokens(stored, TokenMode.PROJECT_TOKEN)  # adopted below
+        else:
+            newest, action = await _mint(repo, store, clock, today, previous), SyncAction.MINTED
     elif (newest.expires_at.date() - today).days < ROTATE_WITHIN_DAYS:
-        newest, action = await _rotate(repo, store, clock, newest, today), SyncAction.ROTATED
-    elif local is None or newest.issued_at > local.issued_at:
+        stored = await _read_again(cluster, pac)
+        keeper = await asyncio.to_thread(refresher_in_charge, cluster, stored, clock)
+        if _moved_on(stored, held):
+            newest = held = held_tokens(stored, TokenMode.PROJECT_TOKEN)  # adopted below
+        elif keeper is not None:
+            # Its rotation is due now too: leave it to the refresher, take the result next sync.
+            late = f"; its last error: {keeper.last_error}" if keeper.last_error else ""
+            if warnings is not None:
+                warnings.append(f"{keeper.reason}{late}")
+        else:
+            newest, action = await _rotate(repo, store, clock, newest, today), SyncAction.ROTATED
+    assert newest is not None
+    if action is SyncAction.UNCHANGED and (local is None or newest.issued_at > local.issued_at):
         if record is not None:
             _keep_project_token(store, repo, newest)
         action = SyncAction.ADOPTED if held is newest else action
     if held is not None and held.same_generation(newest) and held.issued_at >= newest.issued_at:
         mark(store, repo, clock, synced=newest.issued_at)
         return action, newest.expires_at
-    ref = pac.token_secret
     written = await asyncio.to_thread(
         write_tokens, cluster, pac.namespace, ref.name, ref.key, newest
     )
@@ -62,6 +97,20 @@ async def sync_project_token(
     if action is SyncAction.UNCHANGED:
         action = SyncAction(written.result.value)
     return action, newest.expires_at
+
+
+async def _read_again(cluster: Cluster, pac: PacRepository) -> StoredSecret | None:
+    """The Secret as it is now, just before a mint or a rotation."""
+    ref = pac.token_secret
+    return await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
+
+
+def _moved_on(stored: StoredSecret | None, held: SecretTokens | None) -> bool:
+    """Whether someone stored a newer project token since `held` was read."""
+    now = held_tokens(stored, TokenMode.PROJECT_TOKEN)
+    if now is None:
+        return False
+    return held is None or (not now.same_generation(held) and now.issued_at > held.issued_at)
 
 
 def _newest(

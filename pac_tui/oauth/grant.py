@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from pac_tui.core.config import Repository
+from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import NeedsLogin
 from pac_tui.core.models import TokenRecord, TokenSet
 
 
 def login_hint(repo: Repository) -> str:
+    binding = repo.kubernetes
+    if binding is not None and binding.mode == TokenMode.OAUTH:
+        # The in-cluster refresher refreshes this grant: the Secret may hold a newer one, and a
+        # new login would make a second grant.
+        return (
+            f"the in-cluster refresher may hold a newer grant: run pac-tui sync {repo.name} "
+            f"(if it has none either, log in with: pac-tui login {repo.name})"
+        )
     return f"log in with: pac-tui login {repo.name}"
 
 

@@ -109,7 +109,12 @@ async def run_checks(
         side = await cluster_side
         return side.controller_url or relay_url
 
-    gitlab_lines = await _gitlab_side(repo, store, clock, controller, transport)
+    adopt = None
+    if clusters is not None and repo.kubernetes is not None:
+        from pac_tui.kube.sync_grant import grant_adopter  # imports kubernetes
+
+        adopt = grant_adopter(repo, store, clock, clusters)
+    gitlab_lines = await _gitlab_side(repo, store, clock, controller, transport, adopt)
     cluster_lines = (await cluster_side).checks
     lines = {check.name: check for check in [*gitlab_lines, *cluster_lines]}
     return [lines[name] for name in order_for(repo)]
@@ -135,13 +140,15 @@ async def _gitlab_side(
     clock: Clock,
     controller: Any,
     transport: httpx.AsyncBaseTransport | None,
+    adopt: Any = None,
 ) -> list[Check]:
     later = (PROJECT, TEKTON, STATUS, HOOK)
     try:
         live_tokens(repo, store.get(repo.name))
     except NeedsLogin as exc:
-        return [Check(TOKEN, False, str(exc), login_hint(repo)), *_skipped(later, "no token")]
-    async with repository_api(repo, store, clock, transport=transport) as api:
+        if adopt is None or not await adopt():  # the cluster's newer grant, if bound in oauth
+            return [Check(TOKEN, False, str(exc), login_hint(repo)), *_skipped(later, "no token")]
+    async with repository_api(repo, store, clock, transport=transport, adopt=adopt) as api:
         token = await _token_line(api, repo)
         if not token.ok:
             return [token, *_skipped(later, "the token does not work")]

@@ -12,6 +12,7 @@ from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import PacTuiError, UsageError
 from pac_tui.gitlab.api import GitLabApi
 from pac_tui.kube.cluster import ClusterSource
+from pac_tui.kube.sync_grant import grant_adopter
 from pac_tui.oauth.grant import login_hint
 from pac_tui.oauth.token_source import repository_api
 from pac_tui.onboard.apply import apply_hook, apply_repository, apply_secret
@@ -50,7 +51,8 @@ async def onboard(
             login_hint=login_hint(repo),
         )
     else:
-        api = repository_api(repo, store, clock, transport=transport)
+        adopt = grant_adopter(repo, store, clock, clusters)  # the in-cluster refresher's grant
+        api = repository_api(repo, store, clock, transport=transport, adopt=adopt)
     async with api:
         view, lab = await asyncio.gather(
             read_cluster_or_error(clusters, binding), read_gitlab(api, repo)

@@ -11,7 +11,7 @@ Faithful, because pac-tui depends on it:
   lists, and discovery: ``/version`` (v1.31.0), ``/api``, ``/apis``, ``/api/v1``,
   ``/apis/GROUP[/VERSION]``.
 - Resources come from one registry of kinds (group, version, plural, kind, scope): core
-  ``namespaces``, ``secrets``, ``configmaps``; ``coordination.k8s.io`` ``leases``;
+  ``namespaces``, ``secrets``, ``configmaps``, ``events``; ``coordination.k8s.io`` ``leases``;
   ``apiextensions.k8s.io`` ``customresourcedefinitions``. A custom resource is served only while
   its CRD is stored (:meth:`FakeApiServer.install_crd`, or a POST of the CRD); otherwise its paths
   answer 404 "the server could not find the requested resource".
@@ -34,19 +34,29 @@ Faithful, because pac-tui depends on it:
   ``required``, ``enum``, ``minimum`` and ``maximum``.
 - Label selectors (``=``, ``==``, ``!=``, ``in``, ``notin``, ``key``, ``!key``), field selectors on
   ``metadata.name`` and ``metadata.namespace`` (and ``type`` for Secrets), ``limit``/``continue``.
-- Bearer tokens (401 otherwise) and RBAC as a deny list (403).
+- Bearer tokens (401 otherwise) and RBAC as a deny list (403), or, for a user given rules with
+  :meth:`FakeApiServer.grant`, as the allow list a Role's rules make.
+- ``dryRun=All`` on create, update and patch: authorized, validated and answered as if written
+  (a stale ``resourceVersion`` is still a 409), nothing stored, no ``before_write`` hook; any
+  other ``dryRun`` value is a 400.
+- Events (``/api/v1/namespaces/NS/events``): ``involvedObject.namespace`` must be the Event's
+  namespace; field selectors on ``involvedObject.*``, ``reason``, ``type`` as kubectl describe
+  uses them.
 
 Not faithful, on purpose:
 
 - No watch: ``?watch=true`` answers 405 at once instead of streaming.
-- No server-side apply (``apply-patch+yaml`` → 415), no ``dryRun`` (400), no ``deletecollection``,
+- No server-side apply (``apply-patch+yaml`` → 415), no ``deletecollection``,
   no ``managedFields``, no finalizers or graceful deletion: deleting a Namespace or a CRD removes
   what it holds at once. A CRD is Established as soon as it is stored.
 - Strategic merge patch is merge patch: lists are replaced rather than merged by key, and
   ``$patch``-style directives are refused (400).
 - ``continue`` pages show the latest state, not a snapshot at the first page's resourceVersion.
-- Authorization allows everything that is not denied; no TLS, admission or conversion webhooks (all
-  served versions of a CRD share one storage and differ only in ``apiVersion``).
+- Authorization allows everything that is not denied (unless the user was given rules); no TLS,
+  admission or conversion webhooks (all served versions of a CRD share one storage and differ
+  only in ``apiVersion``).
+- :meth:`FakeApiServer.silence` makes it accept connections and never answer, as an apiserver
+  behind a stuck load balancer does.
 """
 
 from __future__ import annotations
@@ -137,6 +147,7 @@ NAMESPACES = ResourceKind(
 SECRETS = ResourceKind("", "v1", "secrets", "Secret")
 CONFIGMAPS = ResourceKind("", "v1", "configmaps", "ConfigMap", short_names=("cm",))
 LEASES = ResourceKind("coordination.k8s.io", "v1", "leases", "Lease")
+EVENTS = ResourceKind("", "v1", "events", "Event", short_names=("ev",))
 CRDS = ResourceKind(
     "apiextensions.k8s.io",
     "v1",
@@ -147,7 +158,7 @@ CRDS = ResourceKind(
     status_subresource=True,
     short_names=("crd", "crds"),
 )
-BUILTIN_KINDS = (NAMESPACES, SECRETS, CONFIGMAPS, LEASES, CRDS)
+BUILTIN_KINDS = (NAMESPACES, SECRETS, CONFIGMAPS, EVENTS, LEASES, CRDS)
 
 
 def kinds_from_crd(crd: Mapping[str, Any]) -> tuple[ResourceKind, ...]:
@@ -582,7 +593,20 @@ def _field_getters(kind: ResourceKind) -> dict[str, Callable[[Obj], str]]:
         getters["type"] = lambda obj: obj.get("type", "")
     if kind == NAMESPACES:
         getters["status.phase"] = lambda obj: obj.get("status", {}).get("phase", "")
+    if kind == EVENTS:
+        for key in ("kind", "name", "namespace", "uid", "apiVersion"):
+            getters[f"involvedObject.{key}"] = _involved_getter(key)
+        for key in ("reason", "type"):
+            getters[key] = _field_getter(key)
     return getters
+
+
+def _involved_getter(key: str) -> Callable[[Obj], str]:
+    return lambda obj: str((obj.get("involvedObject") or {}).get(key) or "")
+
+
+def _field_getter(key: str) -> Callable[[Obj], str]:
+    return lambda obj: str(obj.get(key) or "")
 
 
 def parse_field_selector(kind: ResourceKind, text: str) -> Callable[[Obj], bool]:
@@ -796,6 +820,22 @@ def _crd_causes(crd: Obj) -> list[Cause]:
     return causes
 
 
+def _event_causes(event: Obj) -> list[Cause]:
+    """What the apiserver checks on a core/v1 Event that pac-tui could get wrong."""
+    involved = event.get("involvedObject") or {}
+    namespace = event["metadata"].get("namespace")
+    causes = []
+    if involved.get("namespace") not in (None, "", namespace):
+        given = involved.get("namespace")
+        detail = "does not match event.namespace"
+        causes.append(_invalid_value("involvedObject.namespace", given, detail))
+    if event.get("type") not in (None, "", "Normal", "Warning"):
+        supported = 'supported values: "Normal", "Warning"'
+        message = f"Unsupported value: {_go_value(event.get('type'))}: {supported}"
+        causes.append(Cause("FieldValueNotSupported", "type", message))
+    return causes
+
+
 def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -925,7 +965,9 @@ class _Store:
 
     # -- writes through the API
 
-    def create(self, kind: ResourceKind, namespace: str | None, body: Any) -> Obj:
+    def create(
+        self, kind: ResourceKind, namespace: str | None, body: Any, dry_run: bool = False
+    ) -> Obj:
         obj = self._decode(kind, body)
         meta = obj["metadata"]
         if meta.get("resourceVersion"):
@@ -953,7 +995,7 @@ class _Store:
             if kind.generation:
                 meta["generation"] = 1
             self._defaults(kind, obj)
-            return self._render(kind, self._commit(kind, obj))
+            return self._render(kind, obj if dry_run else self._commit(kind, obj))
 
     def update(
         self,
@@ -962,12 +1004,14 @@ class _Store:
         name: str,
         body: Any,
         subresource: str | None,
+        dry_run: bool = False,
     ) -> Obj:
         new = self._decode(kind, body)
         self._check_identity(kind, namespace, name, new["metadata"])
         with self._lock:
             old = self._require(kind, namespace, name)
-            return self._render(kind, self._update(kind, old, new, subresource, require_rv=True))
+            updated = self._update(kind, old, new, subresource, require_rv=True, dry_run=dry_run)
+            return self._render(kind, updated)
 
     def patch(
         self,
@@ -977,6 +1021,7 @@ class _Store:
         content_type: str,
         raw: bytes,
         subresource: str | None,
+        dry_run: bool = False,
     ) -> Obj:
         media = content_type.split(";")[0].strip().lower()
         accepted = [JSON_PATCH, MERGE_PATCH] + ([] if kind.custom else [STRATEGIC_MERGE_PATCH])
@@ -1005,7 +1050,8 @@ class _Store:
                 patched = merge_patch(current, patch)
             new = self._decode(kind, patched)
             self._check_identity(kind, namespace, name, new["metadata"])
-            return self._render(kind, self._update(kind, old, new, subresource, require_rv=False))
+            updated = self._update(kind, old, new, subresource, require_rv=False, dry_run=dry_run)
+            return self._render(kind, updated)
 
     def delete(
         self, kind: ResourceKind, namespace: str | None, name: str, options: Mapping[str, Any]
@@ -1169,6 +1215,8 @@ class _Store:
         elif kind == CONFIGMAPS:
             causes += _config_key_causes("data", obj.get("data") or {})
             causes += _config_key_causes("binaryData", obj.get("binaryData") or {})
+        elif kind == EVENTS:
+            causes += _event_causes(obj)
         elif kind == CRDS:
             causes += _crd_causes(obj)
         elif kind.custom:
@@ -1177,7 +1225,13 @@ class _Store:
             raise invalid(kind, obj["metadata"].get("name", ""), causes)
 
     def _update(
-        self, kind: ResourceKind, old: Obj, new: Obj, subresource: str | None, require_rv: bool
+        self,
+        kind: ResourceKind,
+        old: Obj,
+        new: Obj,
+        subresource: str | None,
+        require_rv: bool,
+        dry_run: bool = False,
     ) -> Obj:
         meta, old_meta = new["metadata"], old["metadata"]
         name, current = old_meta["name"], old_meta["resourceVersion"]
@@ -1210,8 +1264,8 @@ class _Store:
             meta["generation"] = old_meta.get("generation", 0) + 1
         if kind == CRDS:
             self._defaults(kind, new)
-        if new == old:
-            return old  # a no-op write: nothing stored, resourceVersion unchanged
+        if new == old or dry_run:
+            return new  # a no-op write or a dry run: nothing stored, resourceVersion unchanged
         return self._commit(kind, new)
 
     def _defaults(self, kind: ResourceKind, obj: Obj) -> None:
@@ -1272,6 +1326,7 @@ class SeenRequest(NamedTuple):
     method: str
     path: str
     user: str | None
+    dry_run: bool = False  # ``?dryRun=All``: answered as if written, nothing stored
 
 
 @dataclass(frozen=True)
@@ -1331,6 +1386,35 @@ class _Failure:
     reason: str | None
     message: str | None
     times: int
+    dry_run: bool | None = None  # None: dry runs and real requests alike
+
+    def matches(self, method: str, path: str, dry_run: bool) -> bool:
+        return (
+            self.method in ("*", method)
+            and self.path.search(path) is not None
+            and self.dry_run in (None, dry_run)
+        )
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """One rule of a Role or ClusterRole, as :meth:`FakeApiServer.grant` was given it."""
+
+    api_groups: frozenset[str]
+    resources: frozenset[str]
+    verbs: frozenset[str]
+    names: frozenset[str]
+    namespace: str | None  # a Role's namespace; None for a ClusterRole
+
+    def allows(self, call: _Call) -> bool:
+        resource = call.kind.plural + (f"/{call.subresource}" if call.subresource else "")
+        return (
+            bool(self.api_groups & {"*", call.kind.group})
+            and bool(self.resources & {"*", resource})
+            and bool(self.verbs & {"*", call.verb})
+            and (not self.names or call.name in self.names)
+            and (self.namespace is None or self.namespace == call.rbac_namespace)
+        )
 
 
 _VERB_OF = {
@@ -1352,8 +1436,9 @@ class FakeApiServer:
 
     For the tests: ``requests`` (every ``SeenRequest(method, path, user)``), :meth:`writes`,
     :meth:`objects`, :meth:`get_object`, :meth:`put_object`, :meth:`delete_object`,
-    :meth:`install_crd`, :meth:`uninstall_crd`, :meth:`deny`, :meth:`fail_next`,
-    :meth:`before_write`, :meth:`reset`; ``internal_errors`` holds any exception the fake itself
+    :meth:`install_crd`, :meth:`uninstall_crd`, :meth:`deny`, :meth:`grant`, :meth:`fail_next`,
+    :meth:`clear_failures`, :meth:`silence`, :meth:`before_write`, :meth:`call_of`,
+    :meth:`reset`; ``internal_errors`` holds any exception the fake itself
     raised while answering (answered as a 500; the ``apiserver`` fixture asserts it stays empty).
     """
 
@@ -1374,6 +1459,8 @@ class FakeApiServer:
         self._settings_lock = threading.Lock()  # users, denials, failures, hook
         self._denials: list[_Denial] = []
         self._failures: list[_Failure] = []
+        self._grants: dict[str, list[_Grant]] = {}
+        self._silent = False
         self._hook: tuple[Callable[[WriteEvent], object], bool] | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -1482,9 +1569,54 @@ class FakeApiServer:
             )
 
     def allow_all(self) -> None:
-        """Forget every :meth:`deny`."""
+        """Forget every :meth:`deny` and :meth:`grant`."""
         with self._settings_lock:
             self._denials.clear()
+            self._grants.clear()
+
+    def grant(
+        self, user: str, rules: Iterable[Mapping[str, Any]], namespace: str | None = None
+    ) -> None:
+        """Authorize `user` by RBAC rules (a Role's in `namespace`, a ClusterRole's with None).
+
+        Once a user has been granted rules, anything no granted rule allows is a 403, as with a
+        real RBAC authorizer; other users stay allowed everything not denied.
+        """
+        grants = [
+            _Grant(
+                frozenset(rule.get("apiGroups") or ()),
+                frozenset(rule.get("resources") or ()),
+                frozenset(rule.get("verbs") or ()),
+                frozenset(rule.get("resourceNames") or ()),
+                namespace,
+            )
+            for rule in rules
+        ]
+        with self._settings_lock:
+            self._grants.setdefault(user, []).extend(grants)
+
+    def silence(self, silent: bool = True) -> None:
+        """Accept connections and read requests but never answer them (until `silence(False)`)."""
+        with self._settings_lock:
+            self._silent = silent
+
+    def clear_failures(self) -> None:
+        """Forget every :meth:`fail_next` not yet used up."""
+        with self._settings_lock:
+            self._failures.clear()
+
+    def call_of(self, seen: SeenRequest) -> tuple[str, str, str, str | None, str | None] | None:
+        """What RBAC sees of a request: (verb, API group, resource, namespace, name); None for
+        discovery and paths that serve nothing."""
+        segments = [segment for segment in seen.path.split("/") if segment]
+        if self._discovery(segments) is not None and seen.method == "GET":
+            return None
+        try:
+            call = self._route(seen.method, segments, {})
+        except ApiError:
+            return None
+        resource = call.kind.plural + (f"/{call.subresource}" if call.subresource else "")
+        return (call.verb, call.kind.group, resource, call.rbac_namespace, call.name)
 
     def fail_next(
         self,
@@ -1495,13 +1627,17 @@ class FakeApiServer:
         reason: str | None = None,
         message: str | None = None,
         times: int = 1,
+        dry_run: bool | None = None,
     ) -> None:
         """Answer the next `times` requests matching `method` (or ``*``) and `path_regex`
         (``re.search`` on the path) with a `status` Status, before anything else is checked.
 
         Without `message`, 403, 404 and 409 get the apiserver's own message for that request.
+        `dry_run` True or False limits it to dry runs or to real requests.
         """
-        failure = _Failure(method.upper(), re.compile(path_regex), status, reason, message, times)
+        failure = _Failure(
+            method.upper(), re.compile(path_regex), status, reason, message, times, dry_run
+        )
         with self._settings_lock:
             self._failures.append(failure)
 
@@ -1516,8 +1652,12 @@ class FakeApiServer:
             self._hook = (callback, once) if callback is not None else None
 
     def writes(self) -> list[SeenRequest]:
-        """The requests that could change state (POST, PUT, PATCH, DELETE)."""
-        return [r for r in self.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
+        """The requests that could change state (POST, PUT, PATCH, DELETE; not dry runs)."""
+        return [
+            r
+            for r in self.requests
+            if r.method in ("POST", "PUT", "PATCH", "DELETE") and not r.dry_run
+        ]
 
     def reset(self) -> None:
         """Forget every object, CRD, denial, injected failure, hook and seen request."""
@@ -1525,6 +1665,8 @@ class FakeApiServer:
         with self._settings_lock:
             self._denials.clear()
             self._failures.clear()
+            self._grants.clear()
+            self._silent = False
             self._hook = None
         self.requests.clear()
         self.internal_errors.clear()
@@ -1585,10 +1727,13 @@ class FakeApiServer:
         with self._settings_lock:
             users, denials = list(self._users.items()), list(self._denials)
         user = next((name for name, known in users if token and token == known), None)
-        self.requests.append(SeenRequest(request.method, request.path, user))
+        dry_run = "dryRun" in request.query
+        self.requests.append(SeenRequest(request.method, request.path, user, dry_run))
+        body = await request.read()
+        while self._silent:
+            await asyncio.sleep(0.05)  # accepted, read, never answered (cancelled on stop)
         try:
-            body = await request.read()
-            self._raise_injected_failure(request.method, request.path, user)
+            self._raise_injected_failure(request.method, request.path, user, dry_run)
             if user is None:
                 raise unauthorized()
             status, payload = await self._serve_request(request, user, denials, body)
@@ -1610,31 +1755,32 @@ class FakeApiServer:
         if request.method == "GET" and (document := self._discovery(segments)) is not None:
             return 200, document
         call = self._route(request.method, segments, request.query)
-        for denial in denials:
-            if denial.matches(user, call):
-                raise forbidden(
-                    call.kind, call.name, user, call.verb, call.rbac_namespace, call.subresource
-                )
-        if "dryRun" in request.query:
-            raise bad_request("the fake apiserver does not support dryRun")
-        if call.verb in WRITE_VERBS:
+        with self._settings_lock:
+            grants = self._grants.get(user)
+        refused = grants is not None and not any(grant.allows(call) for grant in grants)
+        if refused or any(denial.matches(user, call) for denial in denials):
+            raise forbidden(
+                call.kind, call.name, user, call.verb, call.rbac_namespace, call.subresource
+            )
+        dry_run = _dry_run(request.query, call.verb)
+        if call.verb in WRITE_VERBS and not dry_run:
             await self._run_hook(call, user, body, request.content_type)
         store, kind = self._store, call.kind
         if call.verb == "list":
             return 200, store.list(kind, call.namespace, request.query)
         if call.verb == "create":
-            return 201, store.create(kind, call.namespace, _parse_json(body))
+            return 201, store.create(kind, call.namespace, _parse_json(body), dry_run)
         assert call.name is not None
         if call.verb == "get":
             return 200, store.get(kind, call.namespace, call.name)
         if call.verb == "update":
             return 200, store.update(
-                kind, call.namespace, call.name, _parse_json(body), call.subresource
+                kind, call.namespace, call.name, _parse_json(body), call.subresource, dry_run
             )
         if call.verb == "patch":
             content_type = request.headers.get("Content-Type", "")
             return 200, store.patch(
-                kind, call.namespace, call.name, content_type, body, call.subresource
+                kind, call.namespace, call.name, content_type, body, call.subresource, dry_run
             )
         options = _parse_json(body) if body else {}
         return 200, store.delete(kind, call.namespace, call.name, options or {})
@@ -1673,14 +1819,12 @@ class FakeApiServer:
             raise method_not_allowed()
         return _Call(verb, kind, namespace, name, subresource)
 
-    def _raise_injected_failure(self, method: str, path: str, user: str | None) -> None:
+    def _raise_injected_failure(
+        self, method: str, path: str, user: str | None, dry_run: bool = False
+    ) -> None:
         with self._settings_lock:
             failure = next(
-                (
-                    f
-                    for f in self._failures
-                    if f.method in ("*", method) and f.path.search(path) is not None
-                ),
+                (f for f in self._failures if f.matches(method, path, dry_run)),
                 None,
             )
             if failure is None:
@@ -1785,6 +1929,19 @@ class FakeApiServer:
             "groupVersion": served[0].api_version,
             "resources": [entry for kind in served for entry in _api_resources(kind)],
         }
+
+
+def _dry_run(query: Mapping[str, str], verb: str) -> bool:
+    """Whether a request is a dry run; only ``All`` is a valid value, and only on writes."""
+    values = query.getall("dryRun", []) if hasattr(query, "getall") else [query.get("dryRun")]
+    values = [value for value in values if value is not None]
+    if not values:
+        return False
+    if any(value != "All" for value in values):
+        raise bad_request(f"unsupported dry run values: {values}; only All is supported")
+    if verb not in ("create", "update", "patch"):
+        raise bad_request(f"the fake apiserver does not support dryRun on {verb}")
+    return True
 
 
 def _api_group(name: str, versions: list[str]) -> Obj:

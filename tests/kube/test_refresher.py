@@ -4,78 +4,34 @@ alone, failures that keep tokens, and a clean SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from pac_tui.core.clock import ManualClock
-from pac_tui.core.config import Config
 from pac_tui.gitlab import project_tokens
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
-from pac_tui.kube.cluster import Clusters, connect
-from pac_tui.kube.lease import LeaderElector
+from pac_tui.kube.cluster import connect
 from pac_tui.kube.refresher import Refresher
-from pac_tui.kube.sync import sync
 from tests.kube.fake_apiserver import FakeApiServer
-from tests.kube.pac import add_repository, bearer_works, bind, secret, secret_value
-from tests.providers.gitlab_api import FakeGitLab, Session, login, revoke_at_provider
+from tests.kube.pac import bearer_works, secret, secret_value
+from tests.kube.refresher_setup import (
+    NO_CONFIG,
+    bound_secret,
+    clock,
+    config_for,
+    elector,
+    fake,
+    free_port,
+    refresher_command,
+)
+from tests.providers.gitlab_api import FakeGitLab, revoke_at_provider
 
-PROJECT = "group/sub/project"
-NO_CONFIG = Config(path=None, gitlab={}, repositories=())
-
-
-@pytest.fixture
-def fake(gitlab: FakeGitLab) -> FakeGitLab:
-    gitlab.reset()
-    gitlab.add_project(PROJECT)
-    return gitlab
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime.now(UTC).replace(microsecond=0))
-
-
-async def bound_secret(
-    fake: FakeGitLab,
-    apiserver: FakeApiServer,
-    kubeconfig: Path,
-    tmp_path: Path,
-    clock: ManualClock,
-    mode: str,
-) -> Session:
-    """A repository logged in on a workstation and synced into its Secret, as `pac-tui sync`."""
-    s = await login(fake, tmp_path / "data", project=PROJECT, clock=clock)
-    s.repo = bind(s.repo, mode)
-    add_repository(apiserver, "demo", f"{fake.url}/{PROJECT}", user="oauth2")
-    clusters = Clusters(str(kubeconfig))
-    try:
-        await sync(s.repo, s.store, clock, clusters)
-    finally:
-        clusters.close()
-    return s
-
-
-def config_for(s: Session) -> Config:
-    """The refresher's config as deploy/ mounts it: the application with its client secret."""
-    return Config(path=None, gitlab={"default": s.repo.gitlab}, repositories=())
-
-
-def elector(kubeconfig: Path, identity: str, context: str = "kind-pac") -> LeaderElector:
-    return LeaderElector(
-        connect(context, str(kubeconfig)),
-        "ci",
-        identity,
-        lease_duration=3,
-        renew_deadline=2,
-        retry_period=1,
-    )
+__all__ = ["clock", "fake"]  # fixtures
 
 
 async def test_two_refreshers_one_lease_refresh_once(
@@ -209,7 +165,10 @@ async def test_a_token_that_could_not_be_written_is_written_on_the_next_pass(
     assert old.expires_at is not None
     clock.set(old.expires_at - timedelta(minutes=5))
     refresher = Refresher(connect(None, str(kubeconfig)), "ci", config_for(s), clock)
-    apiserver.fail_next("PUT", r"/secrets/demo-gitlab$", 503, reason="ServiceUnavailable")
+    # The dry run before the refresh passes; the write after it fails once.
+    apiserver.fail_next(
+        "PUT", r"/secrets/demo-gitlab$", 503, reason="ServiceUnavailable", dry_run=False
+    )
     [failed] = await refresher.run_once()
     assert failed.action == "failed" and "will retry" in failed.message
     assert secret_value(apiserver, "provider.token") == old.access_token
@@ -225,23 +184,10 @@ async def test_a_token_that_could_not_be_written_is_written_on_the_next_pass(
 def test_refresher_command_stops_cleanly_on_sigterm(
     apiserver: FakeApiServer, kubeconfig: Path, tmp_path: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "PAC_TUI_DATA_DIR": str(tmp_path / "data"),
-        "PAC_TUI_CONFIG": str(tmp_path / "none.toml"),
-    }
-    env.pop("PAC_TUI_CONFIG")
-    command = [
-        sys.executable,
-        "-m",
-        "pac_tui",
-        "--config",
-        str(tmp_path / "config.toml"),
-        "refresher",
-        "--kubeconfig",
-        str(kubeconfig),
-        "--namespace",
-        "ci",
+    command, env = refresher_command(
+        tmp_path,
+        kubeconfig,
+        None,
         "--identity",
         "pod-1",
         "--lease-duration",
@@ -250,8 +196,11 @@ def test_refresher_command_stops_cleanly_on_sigterm(
         "2",
         "--retry-period",
         "1",
-    ]
-    (tmp_path / "config.toml").write_text("")
+        "--metrics-address",
+        "127.0.0.1",
+        "--metrics-port",
+        str(free_port()),
+    )
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

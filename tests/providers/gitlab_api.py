@@ -22,7 +22,8 @@ alike can use it. Tests set state between calls (not while a call runs)::
 Knobs: `outage` (every request answers that HTTP status), `oauth_scopes` (the scopes every OAuth
 token is taken to have, to produce ``insufficient_scope``), `bearer_always_expired` (every OAuth
 token is refused as expired, even a fresh one), `block_local_webhooks` (hook URLs on loopback are
-refused, GitLab's default), `today` (the date token expiry is judged by).
+refused, GitLab's default), `today` (the date token expiry is judged by), `after_next` (something
+that happens between two calls of a client).
 """
 
 from __future__ import annotations
@@ -244,6 +245,13 @@ class FakeGitLab:
         self.block_local_webhooks = False
         self.today: date | None = None
         self._ids = itertools.count(1)
+        self._after: dict[str, Callable[[], object]] = {}
+
+    def after_next(self, method: str, route: str, callback: Callable[[], object]) -> None:
+        """Call `callback` once, in a worker thread, after the next request for `route` (named as
+        `count` names it) was handled and before its answer goes out: something that happens
+        between two calls of a client, e.g. another process rotating a token."""
+        self._after[f"{method} {route}"] = callback
 
     def add_project(
         self,
@@ -368,11 +376,16 @@ class FakeGitLab:
         canonical = resource.canonical if resource is not None else request.path
         if "{tail" in canonical:
             canonical = request.path
-        self.requests[f"{request.method} {canonical.removeprefix(API)}"] += 1
+        key = f"{request.method} {canonical.removeprefix(API)}"
+        self.requests[key] += 1
         if self.outage is not None:
             body = f"<html><body><h1>{self.outage}</h1>GitLab is not responding</body></html>"
             return web.Response(status=self.outage, text=body, content_type="text/html")
-        return await handler(request)
+        response = await handler(request)
+        callback = self._after.pop(key, None)
+        if callback is not None:
+            await asyncio.to_thread(callback)
+        return response
 
     async def _proxy(self, request: web.Request) -> web.StreamResponse:
         """Forward to the upstream provider, keeping the Host so its pages and cookies fit us."""

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 
 from pac_tui.core.clock import SystemClock
-from pac_tui.core.config import load_config
+from pac_tui.core.config import TokenMode, load_config
 from pac_tui.kube.repositories import PAC_GROUP
 from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.context import AppContext
@@ -208,7 +208,8 @@ async def test_without_the_maintainer_role_oauth_mode_is_offered(setup: Setup) -
         assert offer.display
         await pilot.click("#ob-pac-use-oauth")
         assert screen.query_one(ConnectStep).mode == "oauth"
-        assert "Bearer" in text(app, "#ob-pac-mode-help")
+        assert "token gateway" in text(app, "#ob-pac-mode-help")
+        assert screen.query_one("#ob-pac-gateway").display  # shown in OAuth mode only
         assert not offer.display
         assert setup.apiserver.writes() == [], "refused before anything was written"
 
@@ -280,3 +281,23 @@ async def test_a_missing_kubeconfig_says_how_to_get_one(setup: Setup, tmp_path: 
         await until(pilot, lambda: text(app, "#ob-pac-context-error") != "")
         assert "kind create cluster" in text(app, "#ob-pac-context-error")
         assert isinstance(screen.query_one("#ob-pac-context-error"), Static)
+
+
+async def test_oauth_mode_through_the_token_gateway(setup: Setup) -> None:
+    gateway_url = "http://pac-tui-gateway.pac-tui.svc"
+    app = app_for(setup)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await at_pac_step(pilot, setup.ctx)
+        assert not screen.query_one("#ob-pac-gateway").display  # project-token mode first
+        screen.query_one(ConnectStep).form.set_mode(TokenMode.OAUTH)
+        await until(pilot, lambda: screen.query_one("#ob-pac-gateway").display)
+        fill(screen, "#ob-pac-gateway", gateway_url)
+        fill(screen, "#ob-pac-controller", CONTROLLER)
+        await pilot.click("#ob-pac-connect")
+        await wait_idle(pilot, screen)
+        assert "Connected" in text(app, "#ob-pac-status"), text(app, "#ob-pac-status")
+        repository = setup.apiserver.get_object(PAC_GROUP, "repositories", "ci", "demo")
+        provider = repository["spec"]["git_provider"]
+        assert (provider["url"], provider["user"]) == (gateway_url, "oauth2")
+        bound = load_config(setup.ctx.config_path, env={}).repository("demo").kubernetes
+        assert bound is not None and (bound.mode, bound.gateway) == ("oauth", gateway_url)

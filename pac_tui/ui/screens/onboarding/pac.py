@@ -124,9 +124,10 @@ class ConnectStep(VerticalScroll):
         self.query_one("#ob-pac-use-oauth").set_class(True, "-hidden")
         self._hint(
             "#ob-pac-status",
-            "[$text-warning]OAuth mode chosen: PAC will get your OAuth token.[/] Press Preview "
-            "or Connect again.",
+            "[$text-warning]OAuth mode chosen: PAC will get your OAuth token through the token "
+            "gateway.[/] Enter the gateway's URL, then press Preview or Connect again.",
         )
+        self._focus_later(self.query_one("#ob-pac-gateway"))
 
     # ---- running the onboarding ---------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """The form of the "Connect to PAC" step: kubeconfig context, namespace, Repository name, token
-mode and controller URL.
+mode (with the token gateway's URL in OAuth mode) and controller URL.
 
 `PacForm` is a widget: it loads the kubeconfig's contexts in a thread and fills in the
 defaults, keeps the namespace and the mode's help in step with the choices, and reads the form
@@ -34,9 +34,9 @@ MODE_HELP = {
         "(and on gitlab.com a Premium or Ultimate plan)."
     ),
     TokenMode.OAUTH: (
-        "PAC gets your [b]OAuth token[/b] itself, kept fresh by pac-tui. Only for a PAC that sends "
-        "tokens as [b]Authorization: Bearer[/b]: today's released PAC sends them as Private-Token, "
-        "which GitLab refuses for OAuth tokens."
+        "PAC gets your [b]OAuth token[/b] itself, kept fresh by pac-tui. Today's PAC sends it as "
+        "Private-Token, which GitLab refuses for OAuth tokens, so PAC reaches GitLab through "
+        "pac-tui's [b]token gateway[/b] (deploy/gateway.yaml): works on every GitLab plan."
     ),
 }
 
@@ -91,9 +91,21 @@ class PacForm(Vertical):
             yield Label("Token PAC uses", classes="ob-key")
             with RadioSet(compact=True, id="ob-pac-mode"):
                 yield RadioButton("project access token (recommended)", value=True)
-                yield RadioButton("OAuth token (needs a PAC that sends Bearer tokens)")
+                yield RadioButton("OAuth token (through pac-tui's token gateway)")
             yield Label("")
             yield Static(MODE_HELP[MODES[0]], id="ob-pac-mode-help", classes="ob-hint")
+            yield Label("Token gateway URL", classes="ob-key ob-gateway")
+            yield Input(
+                placeholder="http://pac-tui-gateway.pac-tui.svc",
+                compact=True,
+                id="ob-pac-gateway",
+                classes="ob-gateway",
+            )
+            yield Label("", classes="ob-gateway")
+            yield Static(
+                "where PAC reaches the gateway from inside the cluster: its Service",
+                classes="ob-hint ob-gateway",
+            )
             yield Label("PAC controller URL", classes="ob-key")
             yield Input(placeholder="https://pac.example.com", compact=True, id="ob-pac-controller")
             yield Label("")
@@ -147,6 +159,7 @@ class PacForm(Vertical):
         self._set("#ob-pac-controller", self.ctx.config.webhook.relay or "")
         if bound:
             self.set_mode(bound.mode)
+            self._set("#ob-pac-gateway", bound.gateway or "")
 
     def _set(self, selector: str, value: str) -> None:
         """Fill a field the user has not filled."""
@@ -163,9 +176,18 @@ class PacForm(Vertical):
         index = self.query_one(RadioSet).pressed_index
         return MODES[index if index >= 0 else 0]
 
+    def on_mount(self) -> None:
+        self._show_gateway()
+
     @on(RadioSet.Changed)
     def _mode_changed(self) -> None:
         self.query_one("#ob-pac-mode-help", Static).update(MODE_HELP[self.mode])
+        self._show_gateway()
+
+    def _show_gateway(self) -> None:
+        """The gateway's URL matters in OAuth mode only."""
+        for widget in self.query(".ob-gateway"):
+            widget.display = self.mode == TokenMode.OAUTH
 
     @on(Select.Changed, "#ob-pac-context")
     def _context_changed(self, event: Select.Changed) -> None:
@@ -194,12 +216,14 @@ class PacForm(Vertical):
         if url is not None:
             url = check_controller_url(url)
         context = self.query_one("#ob-pac-context", Select).value
+        gateway = self.query_one("#ob-pac-gateway", Input).value.strip() or None
         binding = binding_for(
             repo,
             namespace=namespace,
             mode=self.mode,
             context=context if isinstance(context, str) else None,
             repository=self.query_one("#ob-pac-repository", Input).value.strip() or None,
+            gateway=gateway if self.mode == TokenMode.OAUTH else None,
         )
         return replace(repo, kubernetes=binding), url
 

@@ -102,8 +102,9 @@ def explain_failure(exc: PacTuiError, repo: Repository) -> tuple[str, bool]:
         and ("Maintainer" in str(exc) or "project access token" in str(exc))
     ):
         return (
-            f"{text}\nOr let PAC use your OAuth token instead (OAuth mode), if your PAC sends "
-            "Bearer tokens. The webhook still needs the Maintainer role.",
+            f"{text}\nOr let PAC use your OAuth token instead, through pac-tui's token gateway "
+            "(OAuth mode): it works on every GitLab plan. The webhook still needs the Maintainer "
+            "role.",
             True,
         )
     return f"{text}\nFix it above and press Connect again, or skip for now.", False

@@ -47,7 +47,7 @@ def push_payload(project: str = "mike/diaspora") -> dict[str, Any]:
 async def service(tmp_path: Path) -> AsyncIterator[WebhookService]:
     config = parse_config(CONFIG, tmp_path / "config.toml")
     svc = WebhookService(config, tmp_path / "data", SystemClock())
-    svc.url = await svc.start("127.0.0.1", 0)  # type: ignore[attr-defined]
+    await svc.start("127.0.0.1", 0)
     yield svc
     await svc.stop()
 
@@ -61,7 +61,7 @@ def fuzz_service(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
     loop = asyncio.new_event_loop()
     config = parse_config(CONFIG, tmp / "config.toml")
     svc = WebhookService(config, tmp / "data", SystemClock())
-    svc.url = loop.run_until_complete(svc.start("127.0.0.1", 0))  # type: ignore[attr-defined]
+    loop.run_until_complete(svc.start("127.0.0.1", 0))
     yield svc, loop
     loop.run_until_complete(svc.stop())
     loop.close()

@@ -318,10 +318,12 @@ def _read_cluster(repo: Repository, clusters: ClusterSource) -> _ClusterSide:
         )
     token_ref, webhook_ref = view.refs(binding.repository)
     problems = []
+    read = {}
     for ref in dict.fromkeys((token_ref, webhook_ref)):
         stored = view.secrets.get(ref.name)
         if stored is None:
             stored = read_secret(cluster, binding.namespace, ref.name, ref.key)
+        read[ref] = stored
         if stored is None:
             problems.append(f"Secret {binding.namespace}/{ref.name} does not exist")
         elif ref.key not in stored.keys:
@@ -335,9 +337,7 @@ def _read_cluster(repo: Repository, clusters: ClusterSource) -> _ClusterSide:
         secret = Check(SECRET, True, f"{names} present")
     probe = None
     if binding.mode == TokenMode.OAUTH:
-        held = view.secrets.get(token_ref.name) or read_secret(
-            cluster, binding.namespace, token_ref.name, token_ref.key
-        )
+        held = read[token_ref]
         token = held.tokens.token if held is not None and held.tokens is not None else None
         probe = GatewayProbe(pac.provider_url, token)
     return _ClusterSide([secret, resource], annotations.get(CONTROLLER_ANNOTATION), probe)

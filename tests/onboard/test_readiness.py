@@ -145,6 +145,32 @@ async def test_a_secret_without_the_webhook_key(world: World) -> None:
     assert "has no key webhook.secret" in lines["Secret"].detail
 
 
+async def test_a_repository_without_a_webhook_secret_fails_as_pac_would(world: World) -> None:
+    """PAC's GitLab Validate refuses every delivery when the Repository names no webhook secret
+    (or it is empty): the Secret line fails, with the command that fixes it."""
+    await onboarded(world)
+    obj = world.apiserver.get_object(PAC_GROUP, "repositories", "ci", "demo")
+    assert obj is not None
+    del obj["spec"]["git_provider"]["webhook_secret"]
+    world.apiserver.put_object({"apiVersion": f"{PAC_GROUP}/v1alpha1", "kind": "Repository", **obj})
+    lines = await check(world)
+    assert failing(lines) == ["Secret"]
+    assert "names no git_provider.webhook_secret" in lines["Secret"].detail
+    assert "PAC refuses every delivery" in lines["Secret"].detail
+    assert lines["Secret"].fix.startswith("run: pac-tui onboard demo")
+    assert "webhook secret" in lines["Secret"].fix
+
+    await onboarded(world)  # puts it back
+    assert failing(await check(world)) == []
+    secret = world.apiserver.get_object("", "secrets", "ci", "demo-gitlab")
+    assert secret is not None
+    secret["data"]["webhook.secret"] = ""
+    world.apiserver.put_object({"apiVersion": "v1", "kind": "Secret", **secret})
+    lines = await check(world)
+    assert failing(lines) == ["Secret"]
+    assert "webhook.secret is empty, so PAC refuses every delivery" in lines["Secret"].detail
+
+
 async def test_a_repository_for_another_url(world: World) -> None:
     await onboarded(world)
     obj = world.apiserver.get_object(PAC_GROUP, "repositories", "ci", "demo")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 from dataclasses import replace
@@ -352,3 +353,58 @@ async def test_the_gateway_line_fails_when_the_gateway_forwards_elsewhere(world:
         f"the gateway {gateway_url} answered 502 (upstream unreachable" in lines["Gateway"].detail
     )
     assert "--upstream" in lines["Gateway"].fix
+
+
+async def test_onboard_records_the_webhook_secret_when_pac_tui_relays(
+    world: World, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """pac-tui's receiver relays to PAC: onboarding writes the webhook secret it gave PAC and the
+    hook into the config, so the receiver accepts and refuses what PAC does."""
+    from pac_tui.core.config import load_config
+    from pac_tui.webhooks.receiver import Receiver
+
+    config = tmp_path / "config.toml"
+    write_config(world, config)
+    config.write_text(
+        config.read_text().replace(
+            "[[repositories]]", f'[webhook]\nrelay = "{CONTROLLER}"\n\n[[repositories]]'
+        )
+    )
+    argv = ("onboard", "demo", "-n", "ci", "--controller-url", CONTROLLER, "--context", "kind-pac")
+    status, text = await pac_tui(world, tmp_path, monkeypatch, *argv)
+    assert status == 0, text
+    secret = world.apiserver.get_object("", "secrets", "ci", "demo-gitlab")
+    assert secret is not None
+    value = base64.b64decode(secret["data"]["webhook.secret"]).decode()
+    assert value and value not in text
+    assert "Config: webhook_secret of demo written to" in text
+    assert "# my pac-tui config" in config.read_text()  # the rest of the file is kept
+    repo = load_config(config).repository("demo")
+    assert repo.webhook_secret == value and repo.kubernetes is not None
+
+    status, text = await pac_tui(world, tmp_path, monkeypatch, *argv, "--json")
+    assert status == 0, text
+    assert json.loads(text)["webhook_secret_recorded"] is False  # already there: unchanged
+
+    # The receiver now judges as PAC does: the hook's token is accepted, a push carries its event.
+    from pac_tui.core.clock import SystemClock
+    from pac_tui.webhooks.models import Verdict
+
+    receiver = Receiver(load_config(config), None, SystemClock())  # type: ignore[arg-type]
+    push = {"object_kind": "push", "project": {"path_with_namespace": PROJECT}, "commits": [{}]}
+    push["total_commits_count"] = 1
+    body = json.dumps(push).encode()
+    judged = receiver.judge({"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": value}, body)
+    assert judged.verdict is Verdict.ACCEPTED and judged.pac_event == "push"
+
+
+async def test_onboard_leaves_the_webhook_secret_out_of_the_config_without_a_relay(
+    world: World, tmp_path: Path, monkeypatch: Any
+) -> None:
+    config = tmp_path / "config.toml"
+    write_config(world, config)
+    argv = ("onboard", "demo", "-n", "ci", "--controller-url", CONTROLLER, "--context", "kind-pac")
+    status, text = await pac_tui(world, tmp_path, monkeypatch, *argv, "--json")
+    assert status == 0, text
+    assert json.loads(text)["webhook_secret_recorded"] is False
+    assert "webhook_secret" not in config.read_text()

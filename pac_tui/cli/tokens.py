@@ -235,6 +235,7 @@ def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.actions.revoke import revoke_warning
     from pac_tui.oauth.revoke import revoke
 
     repo = ctx.config.repository(args.repo)
@@ -247,4 +248,7 @@ def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:
             f"them; log in again with: pac-tui login {repo.name}",
             file=ctx.out,
         )
+        warning = revoke_warning(repo)
+        if warning:
+            print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
     return 0

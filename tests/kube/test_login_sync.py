@@ -21,7 +21,7 @@ from pac_tui.core.errors import ClusterUnavailable
 from pac_tui.kube.cluster import Clusters
 from pac_tui.kube.sync import sync
 from tests.kube.fake_apiserver import FakeApiServer
-from tests.kube.pac import add_repository, bind, secret_value
+from tests.kube.pac import add_repository, bearer_works, bind, secret_value
 from tests.providers.gitlab_api import FakeGitLab, Session, _authorize, login
 
 PROJECT = "group/sub/project"
@@ -206,3 +206,25 @@ async def test_a_login_from_the_dashboard_writes_the_secret_too(
         text = screen_text(app)
         assert "Logged in" in text and "Secret was not updated" in text
         await pilot.press("enter")
+
+
+async def test_revoke_of_a_bound_repository_warns_about_the_dead_token_in_the_secret(
+    fake: FakeGitLab,
+    apiserver: FakeApiServer,
+    kubeconfig: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = await bound_session(fake, apiserver, kubeconfig, tmp_path)
+    held = secret_value(apiserver, "provider.token")
+    assert held and await bearer_works(s.repo.gitlab, held)
+
+    status, out, err = await pac_tui(fake, s, kubeconfig, tmp_path, monkeypatch, "revoke", "demo")
+    assert status == 0, err
+    assert "revoked the access and refresh tokens" in out
+    assert not await bearer_works(s.repo.gitlab, held)  # what the Secret holds is dead now
+    assert "pac-tui: demo: warning: the Secret of PAC Repository ci/demo still holds" in err
+    assert "pac-tui login demo" in err and held not in out + err
+
+    status, out, err = await pac_tui(fake, s, kubeconfig, tmp_path, monkeypatch, "revoke", "demo")
+    assert status == 0 and "nothing to revoke" in out and err == ""  # nothing revoked: no warning

@@ -228,3 +228,46 @@ async def test_revoke_of_a_bound_repository_warns_about_the_dead_token_in_the_se
 
     status, out, err = await pac_tui(fake, s, kubeconfig, tmp_path, monkeypatch, "revoke", "demo")
     assert status == 0 and "nothing to revoke" in out and err == ""  # nothing revoked: no warning
+
+
+async def test_login_in_project_token_mode_mints_once(
+    fake: FakeGitLab, apiserver: FakeApiServer, kubeconfig: Path, tmp_path: Path
+) -> None:
+    """project-token mode: the first login mints the project token into the Secret; a second
+    login finds it alive there, takes it back and mints no other."""
+    add_repository(apiserver, "demo", f"{fake.url}/{PROJECT}")
+    clusters = Clusters(str(kubeconfig))
+    provider = fake.provider
+    try:
+        s = await login(fake, tmp_path / "data", project=PROJECT)
+        s.repo = bind(s.repo, "project-token")
+
+        async def again() -> Any:
+            from pac_tui.oauth.login import login as oauth_login
+
+            return await oauth_login(
+                s.repo,
+                s.store,
+                s.clock,
+                on_authorize_url=lambda url: None,
+                open_browser=lambda url: _authorize(url, provider.username, provider.password),
+                wait_seconds=20,
+            )
+
+        first = await login_and_sync(s.repo, s.store, s.clock, clusters, again)
+        assert first.sync is not None and first.sync.action == "minted"
+        token = secret_value(apiserver, "provider.token")
+        assert token and token.startswith("glpat-")
+        assert first.sync_line() == "demo: minted, Secret ci/demo-gitlab"
+
+        second = await login_and_sync(s.repo, s.store, s.clock, clusters, again)
+        # A new grant's record starts without the project token (oauth.login.store_grant); the
+        # live one in the Secret is taken back, not replaced.
+        assert second.sync is not None and second.sync.action == "adopted"
+        record = s.store.get("demo")
+        assert record is not None and record.project_token is not None
+        assert record.project_token.token == token
+        assert secret_value(apiserver, "provider.token") == token
+        assert fake.count("POST", "/projects/{id}/access_tokens") == 1
+    finally:
+        clusters.close()

@@ -271,3 +271,39 @@ async def test_login_in_project_token_mode_mints_once(
         assert fake.count("POST", "/projects/{id}/access_tokens") == 1
     finally:
         clusters.close()
+
+
+async def test_a_login_in_the_same_second_as_the_synced_grant_still_wins(
+    fake: FakeGitLab, apiserver: FakeApiServer, kubeconfig: Path, tmp_path: Path
+) -> None:
+    """Generations are stored to the second, and a tie in the Secret counts as newer there: a new
+    login within the second of the grant it replaces must still be written, not swapped back."""
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    add_repository(apiserver, "demo", f"{fake.url}/{PROJECT}", user="oauth2")
+    clusters = Clusters(str(kubeconfig))
+    provider = fake.provider
+    try:
+        s = await login(fake, tmp_path / "data", project=PROJECT, clock=clock)
+        s.repo = bind(s.repo, "oauth")
+        assert (await sync(s.repo, s.store, clock, clusters)).action == "written"
+        before = s.tokens()
+
+        async def again() -> Any:
+            from pac_tui.oauth.login import login as oauth_login
+
+            return await oauth_login(
+                s.repo,
+                s.store,
+                clock,  # the same second
+                on_authorize_url=lambda url: None,
+                open_browser=lambda url: _authorize(url, provider.username, provider.password),
+                wait_seconds=20,
+            )
+
+        outcome = await login_and_sync(s.repo, s.store, clock, clusters, again)
+        assert outcome.sync is not None and outcome.sync.action == "written"
+        after = s.tokens()
+        assert after.access_token != before.access_token
+        assert secret_value(apiserver, "provider.token") == after.access_token
+    finally:
+        clusters.close()

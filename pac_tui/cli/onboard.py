@@ -68,7 +68,7 @@ def add_parsers(sub: Any) -> None:
 def cmd_onboard(ctx: Context, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from pac_tui.onboard import binding_for, onboard, save_binding
+    from pac_tui.onboard import binding_for, onboard, save_binding, save_webhook_secret
 
     repo = ctx.config.repository(args.repo)
     binding = binding_for(
@@ -90,18 +90,33 @@ def cmd_onboard(ctx: Context, args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
         )
     )
-    saved = False
+    saved = recorded = False
     if not args.dry_run and repo.kubernetes != binding:
         saved = save_binding(ctx.config_path, repo.name, binding)
+    if result.webhook_secret is not None:  # pac-tui's receiver checks what PAC checks
+        recorded = save_webhook_secret(ctx.config_path, repo.name, result.webhook_secret)
     for warning in result.warnings:
         print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
     if args.json:
-        print_json(ctx.out, {**result.to_json(), "config_updated": saved})
+        print_json(
+            ctx.out,
+            {
+                **result.to_json(),
+                "config_updated": saved or recorded,
+                "webhook_secret_recorded": recorded,
+            },
+        )
         return 0
     _print_onboarding(ctx, result)
     if saved:
         where = f"[repositories.kubernetes] of {repo.name}"
         print(f"Config: {where} written to {ctx.config_path}", file=ctx.out)
+    if recorded:
+        print(
+            f"Config: webhook_secret of {repo.name} written to {ctx.config_path} (pac-tui's "
+            "receiver relays to PAC, so it checks deliveries against PAC's webhook secret)",
+            file=ctx.out,
+        )
     return 0
 
 

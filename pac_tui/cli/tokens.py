@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from pac_tui.cli.context import Context, add_repo_or_all, for_each, positive_seconds
@@ -65,9 +66,7 @@ def cmd_login(ctx: Context, args: argparse.Namespace) -> int:
 
     repo = ctx.config.repository(args.repo)
     if getattr(args, "device", False):
-        record = _device_login(ctx, repo)
-        _print_logged_in(ctx, repo, record)
-        return 0
+        return _login_and_sync(ctx, repo, lambda: _device_login(ctx, repo))
 
     def show(url: str) -> None:
         action = (
@@ -83,21 +82,45 @@ def cmd_login(ctx: Context, args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    record = asyncio.run(
-        login(
+    return _login_and_sync(
+        ctx,
+        repo,
+        lambda: login(
             repo,
             ctx.store,
             ctx.clock,
             on_authorize_url=show,
             open_browser=None if args.no_browser else webbrowser.open,
             wait_seconds=args.timeout,
-        )
+        ),
     )
-    _print_logged_in(ctx, repo, record)
+
+
+def _login_and_sync(
+    ctx: Context, repo: Repository, run_login: Callable[[], Awaitable[TokenRecord]]
+) -> int:
+    """Log in, then bring a bound repository's Secret up to date (`actions.login`).
+
+    A Secret left behind (cluster unreachable, Repository missing) is a warning on stderr and
+    exit status 0: the login, which is what was asked for, is stored and usable, and `status`
+    shows the repository "not synced" with the reason until `pac-tui sync` (or the next refresh)
+    writes it. A failure status would tell a script to log in again, which cannot help.
+    """
+    from pac_tui.actions.login import login_and_sync
+
+    outcome = asyncio.run(login_and_sync(repo, ctx.store, ctx.clock, ctx.clusters, run_login))
+    _print_logged_in(ctx, repo, outcome.record)
+    line = outcome.sync_line()
+    if outcome.sync is not None and line:
+        print(line, file=ctx.out)
+        for warning in outcome.sync.warnings:
+            print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
+    elif line:
+        print(f"pac-tui: warning: {line}; write it with: pac-tui sync {repo.name}", file=ctx.err)
     return 0
 
 
-def _device_login(ctx: Context, repo: Repository) -> TokenRecord:
+async def _device_login(ctx: Context, repo: Repository) -> TokenRecord:
     from pac_tui.core.qr import qr_text
     from pac_tui.oauth.device import DeviceAuthorization, device_login
 
@@ -114,7 +137,7 @@ def _device_login(ctx: Context, repo: Repository) -> TokenRecord:
             flush=True,
         )
 
-    return asyncio.run(device_login(repo, ctx.store, ctx.clock, on_code=show))
+    return await device_login(repo, ctx.store, ctx.clock, on_code=show)
 
 
 def _print_logged_in(ctx: Context, repo: Repository, record: TokenRecord) -> None:
@@ -212,6 +235,7 @@ def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.actions.revoke import revoke_warning
     from pac_tui.oauth.revoke import revoke
 
     repo = ctx.config.repository(args.repo)
@@ -224,4 +248,7 @@ def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:
             f"them; log in again with: pac-tui login {repo.name}",
             file=ctx.out,
         )
+        warning = revoke_warning(repo)
+        if warning:
+            print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 from authlib.common.security import generate_token
@@ -12,7 +13,7 @@ from authlib.common.security import generate_token
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import GitLabApp, Repository
 from pac_tui.core.errors import LoginFailed, PacTuiError, ProviderUnavailable
-from pac_tui.core.models import TokenRecord, TokenSet
+from pac_tui.core.models import TokenRecord, TokenSet, issued_after
 from pac_tui.gitlab.http import http_client
 from pac_tui.gitlab.users import current_username
 from pac_tui.oauth.callback import CallbackServer
@@ -85,10 +86,20 @@ async def login(
 async def store_grant(
     repo: Repository, store: TokenStore, clock: Clock, tokens: TokenSet
 ) -> TokenRecord:
-    """Store a newly obtained grant for `repo` (with the account it belongs to); the record."""
+    """Store a newly obtained grant for `repo` (with the account it belongs to); the record.
+
+    The new grant is a new generation: issued strictly after the one it replaces (generations are
+    stored to the second, and a tie counts as newer wherever the other one is held, so a login in
+    the same second as the last refresh or sync would otherwise be swapped back for it).
+    """
     app = repo.gitlab
     username = await current_username(app, tokens.access_token)
     now = clock.now()
+    previous = store.get(repo.name)
+    if previous is not None and previous.tokens is not None:
+        tokens = replace(
+            tokens, issued_at=issued_after(previous.tokens.issued_at, tokens.issued_at)
+        )
     record = TokenRecord(
         gitlab_url=app.url,
         client_id=app.client_id,

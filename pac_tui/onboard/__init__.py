@@ -36,7 +36,7 @@ YAML shown), `apply` (the writes), `run` (`onboard` itself), `result` (`Item`, `
 from __future__ import annotations
 
 from pac_tui.onboard.apply import MAX_ATTEMPTS
-from pac_tui.onboard.binding import binding_for, save_binding
+from pac_tui.onboard.binding import binding_for, save_binding, save_webhook_secret
 from pac_tui.onboard.read import (
     ClusterView,
     GitLabView,
@@ -89,5 +89,6 @@ __all__ = [
     "read_gitlab",
     "read_repository_object",
     "save_binding",
+    "save_webhook_secret",
     "wanted_spec",
 ]

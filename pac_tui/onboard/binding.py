@@ -2,6 +2,9 @@
 
 `binding_for` merges command-line values into the config's `[repositories.kubernetes]` binding
 (or makes one); `save_binding` writes it into the config file (tomlkit: comments kept).
+`save_webhook_secret` records the webhook secret onboarding gave PAC and the hook, when pac-tui's
+own receiver is in the delivery path (`[webhook] relay`): it must check deliveries against the
+same secret as PAC, or its verdicts and PAC's differ.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pac_tui.core.config import (
     parse_config,
     parse_kubernetes_binding,
 )
-from pac_tui.core.config.write import set_binding
+from pac_tui.core.config.write import set_binding, set_webhook_secret
 from pac_tui.core.errors import ConfigError, UsageError
 
 
@@ -106,4 +109,20 @@ def save_binding(path: Path, repo_name: str, binding: KubernetesBinding) -> bool
     if current.kubernetes == binding:
         return False
     set_binding(path, repo_name, _validated_table(binding))
+    return True
+
+
+def save_webhook_secret(path: Path, repo_name: str, secret: str) -> bool:
+    """Record `secret` as `repo_name`'s `webhook_secret` in the config file when pac-tui's own
+    receiver relays deliveries to PAC; False when it is not in the path or already says so."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the config {path} to record the webhook secret: {exc}"
+        ) from None
+    config = parse_config(text, path)
+    if not config.webhook.relay or config.repository(repo_name).webhook_secret == secret:
+        return False
+    set_webhook_secret(path, repo_name, secret)
     return True

@@ -284,7 +284,7 @@ async def _cluster_side(repo: Repository, clusters: ClusterSource | None) -> _Cl
 def _read_cluster(repo: Repository, clusters: ClusterSource) -> _ClusterSide:
     """Blocking: the Repository resource, then its Secrets."""
     from pac_tui.kube.repositories import parse_repository
-    from pac_tui.kube.secrets import read_secret
+    from pac_tui.kube.secrets import b64decode_text, read_secret
     from pac_tui.onboard.read import ClusterView, read_cluster
 
     binding = repo.kubernetes
@@ -328,9 +328,21 @@ def _read_cluster(repo: Repository, clusters: ClusterSource) -> _ClusterSide:
             problems.append(f"Secret {binding.namespace}/{ref.name} does not exist")
         elif ref.key not in stored.keys:
             problems.append(f"Secret {binding.namespace}/{ref.name} has no key {ref.key}")
+        elif ref == webhook_ref and not b64decode_text((stored.body.data or {}).get(ref.key)):
+            problems.append(
+                f"Secret {binding.namespace}/{ref.name}: {ref.key} is empty, so PAC refuses "
+                "every delivery"
+            )
+    if pac.webhook_secret is None:
+        # PAC's GitLab Validate refuses every delivery when the Repository has no webhook secret.
+        problems.insert(
+            0, f"{key} names no git_provider.webhook_secret, so PAC refuses every delivery"
+        )
     if pac.secret is None:
         problems.insert(0, f"{key} names no git_provider.secret")
     if problems:
+        if any("PAC refuses every delivery" in problem for problem in problems):
+            fix += " (it makes a webhook secret, stores it in the Secret and gives it to the hook)"
         secret = Check(SECRET, False, "; ".join(dict.fromkeys(problems)), fix)
     else:
         names = " and ".join(f"{r.name}:{r.key}" for r in dict.fromkeys((token_ref, webhook_ref)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 REDACTED = "REDACTED"
@@ -33,6 +33,9 @@ class OnboardResult:
     repository_yaml: str
     secret_yaml: str  # every value REDACTED
     hook: dict[str, Any]  # the hook's settings, its token REDACTED
+    # The webhook secret the Secret and the hook now share (not in a dry run). Never printed nor
+    # in to_json: the command records it in the config when pac-tui's receiver relays to PAC.
+    webhook_secret: str | None = field(default=None, repr=False)
 
     @property
     def changed(self) -> bool:

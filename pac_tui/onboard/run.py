@@ -105,5 +105,11 @@ async def onboard(
         )
         hook = await apply_hook(api, repo, lab, url, webhook, renew=held_webhook is None)
         return OnboardResult(
-            repo.name, False, (resource, secret, hook), tuple(warnings), *yamls, hook_settings(url)
+            repo.name,
+            False,
+            (resource, secret, hook),
+            tuple(warnings),
+            *yamls,
+            hook_settings(url),
+            webhook_secret=webhook,
         )

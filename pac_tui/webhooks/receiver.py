@@ -22,7 +22,8 @@ from pac_tui.core.errors import PacTuiError
 from pac_tui.webhooks.callbacks import MaybeAwaitable, run_callback
 from pac_tui.webhooks.journal import JournalWriter
 from pac_tui.webhooks.models import TOKEN_HEADER, Delivery, Verdict, redact_headers
-from pac_tui.webhooks.summary import summarize
+from pac_tui.webhooks.summary import MAX_LINE, summarize
+from pac_tui.webhooks.summary.pac import pac_refusal, with_refusal
 
 MAX_BODY = 25 * 1024 * 1024
 MAX_STORED_MALFORMED = 64 * 1024  # a malformed body is kept as evidence, up to this size
@@ -152,24 +153,27 @@ class Receiver:
             if summary.project
             else None
         )
+        sent = lowered.get(TOKEN_HEADER.lower(), "")
+        line, refusal = summary.line, None
         if repo is None:
             verdict = Verdict.UNKNOWN_REPO
         elif repo.webhook_secret is None:
             verdict = Verdict.UNVERIFIED
+            refusal = pac_refusal(None, sent)  # PAC refuses what pac-tui cannot check: say so
+            line = with_refusal(summary.line, refusal or "", MAX_LINE)
         else:
-            sent = lowered.get(TOKEN_HEADER.lower(), "")
             good = secrets.compare_digest(
                 sent.encode("utf-8", "surrogateescape"), repo.webhook_secret.encode()
             )
             verdict = Verdict.ACCEPTED if good else Verdict.REJECTED
+            refusal = pac_refusal(repo.webhook_secret, sent)
         return Delivery(
             verdict=verdict,
-            summary=summary.line,
+            summary=line,
             body=body,
             repo=repo.name if repo else None,
             project=summary.project,
-            # PAC would refuse a delivery with a wrong token just the same.
-            pac_event=None if verdict is Verdict.REJECTED else summary.pac_event,
+            pac_event=None if refusal else summary.pac_event,  # what PAC's Validate refuses
             **common,
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 from dataclasses import replace
@@ -143,6 +144,32 @@ async def test_a_secret_without_the_webhook_key(world: World) -> None:
     lines = await check(world)
     assert failing(lines) == ["Secret"]
     assert "has no key webhook.secret" in lines["Secret"].detail
+
+
+async def test_a_repository_without_a_webhook_secret_fails_as_pac_would(world: World) -> None:
+    """PAC's GitLab Validate refuses every delivery when the Repository names no webhook secret
+    (or it is empty): the Secret line fails, with the command that fixes it."""
+    await onboarded(world)
+    obj = world.apiserver.get_object(PAC_GROUP, "repositories", "ci", "demo")
+    assert obj is not None
+    del obj["spec"]["git_provider"]["webhook_secret"]
+    world.apiserver.put_object({"apiVersion": f"{PAC_GROUP}/v1alpha1", "kind": "Repository", **obj})
+    lines = await check(world)
+    assert failing(lines) == ["Secret"]
+    assert "names no git_provider.webhook_secret" in lines["Secret"].detail
+    assert "PAC refuses every delivery" in lines["Secret"].detail
+    assert lines["Secret"].fix.startswith("run: pac-tui onboard demo")
+    assert "webhook secret" in lines["Secret"].fix
+
+    await onboarded(world)  # puts it back
+    assert failing(await check(world)) == []
+    secret = world.apiserver.get_object("", "secrets", "ci", "demo-gitlab")
+    assert secret is not None
+    secret["data"]["webhook.secret"] = ""
+    world.apiserver.put_object({"apiVersion": "v1", "kind": "Secret", **secret})
+    lines = await check(world)
+    assert failing(lines) == ["Secret"]
+    assert "webhook.secret is empty, so PAC refuses every delivery" in lines["Secret"].detail
 
 
 async def test_a_repository_for_another_url(world: World) -> None:
@@ -326,3 +353,58 @@ async def test_the_gateway_line_fails_when_the_gateway_forwards_elsewhere(world:
         f"the gateway {gateway_url} answered 502 (upstream unreachable" in lines["Gateway"].detail
     )
     assert "--upstream" in lines["Gateway"].fix
+
+
+async def test_onboard_records_the_webhook_secret_when_pac_tui_relays(
+    world: World, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """pac-tui's receiver relays to PAC: onboarding writes the webhook secret it gave PAC and the
+    hook into the config, so the receiver accepts and refuses what PAC does."""
+    from pac_tui.core.config import load_config
+    from pac_tui.webhooks.receiver import Receiver
+
+    config = tmp_path / "config.toml"
+    write_config(world, config)
+    config.write_text(
+        config.read_text().replace(
+            "[[repositories]]", f'[webhook]\nrelay = "{CONTROLLER}"\n\n[[repositories]]'
+        )
+    )
+    argv = ("onboard", "demo", "-n", "ci", "--controller-url", CONTROLLER, "--context", "kind-pac")
+    status, text = await pac_tui(world, tmp_path, monkeypatch, *argv)
+    assert status == 0, text
+    secret = world.apiserver.get_object("", "secrets", "ci", "demo-gitlab")
+    assert secret is not None
+    value = base64.b64decode(secret["data"]["webhook.secret"]).decode()
+    assert value and value not in text
+    assert "Config: webhook_secret of demo written to" in text
+    assert "# my pac-tui config" in config.read_text()  # the rest of the file is kept
+    repo = load_config(config).repository("demo")
+    assert repo.webhook_secret == value and repo.kubernetes is not None
+
+    status, text = await pac_tui(world, tmp_path, monkeypatch, *argv, "--json")
+    assert status == 0, text
+    assert json.loads(text)["webhook_secret_recorded"] is False  # already there: unchanged
+
+    # The receiver now judges as PAC does: the hook's token is accepted, a push carries its event.
+    from pac_tui.core.clock import SystemClock
+    from pac_tui.webhooks.models import Verdict
+
+    receiver = Receiver(load_config(config), None, SystemClock())  # type: ignore[arg-type]
+    push = {"object_kind": "push", "project": {"path_with_namespace": PROJECT}, "commits": [{}]}
+    push["total_commits_count"] = 1
+    body = json.dumps(push).encode()
+    judged = receiver.judge({"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": value}, body)
+    assert judged.verdict is Verdict.ACCEPTED and judged.pac_event == "push"
+
+
+async def test_onboard_leaves_the_webhook_secret_out_of_the_config_without_a_relay(
+    world: World, tmp_path: Path, monkeypatch: Any
+) -> None:
+    config = tmp_path / "config.toml"
+    write_config(world, config)
+    argv = ("onboard", "demo", "-n", "ci", "--controller-url", CONTROLLER, "--context", "kind-pac")
+    status, text = await pac_tui(world, tmp_path, monkeypatch, *argv, "--json")
+    assert status == 0, text
+    assert json.loads(text)["webhook_secret_recorded"] is False
+    assert "webhook_secret" not in config.read_text()

@@ -8,7 +8,8 @@ document edited in place with tomlkit, which still keeps comments. The result is
 is written atomically with mode 0600 (it may hold a client secret and webhook secrets).
 
 `pac-tui onboard` records a repository's `[repositories.kubernetes]` table here too
-(`set_binding`): edited in place with tomlkit, validated and written the same way.
+(`set_binding`), and the webhook secret it set when pac-tui's receiver relays to PAC
+(`set_webhook_secret`): edited in place with tomlkit, validated and written the same way.
 """
 
 from __future__ import annotations
@@ -166,6 +167,26 @@ def set_binding(path: Path, repo_name: str, table: Mapping[str, Any]) -> None:
     entry["kubernetes"] = _table(table)
     new_text = tomlkit.dumps(document)
     parse_config(new_text, path)  # never write what pac-tui would refuse to read
+    _write_atomically(path, new_text)
+
+
+def set_webhook_secret(path: Path, repo_name: str, value: str) -> None:
+    """Make `value` the `webhook_secret` of the repository named `repo_name`, so pac-tui's own
+    receiver checks deliveries against the secret PAC checks them against.
+
+    Kept, validated and written as `set_binding` does (the file is mode 0600: it holds secrets).
+    """
+    text = _read(path)
+    parse_config(text, path).repository(repo_name)  # a broken file or unknown name stops here
+    try:
+        document = tomlkit.parse(text)
+    except TOMLKitError as exc:
+        raise ConfigError(path, None, f"cannot be edited safely: {exc}") from None
+    entry = next(e for e in document["repositories"] if e.get("name") == repo_name)
+    entry["webhook_secret"] = value
+    new_text = tomlkit.dumps(document)
+    if parse_config(new_text, path).repository(repo_name).webhook_secret != value:
+        raise ConfigError(path, None, "cannot be edited safely: the webhook secret did not land")
     _write_atomically(path, new_text)
 
 

@@ -10,6 +10,8 @@ core's `device_login()` polls in a worker; esc cancels the polling.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from rich.markup import escape
 from rich.style import Style
 from rich.text import Text
@@ -21,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Label, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
+from pac_tui.actions.login import LoginOutcome, login_and_sync
 from pac_tui.core.config import Repository
 from pac_tui.core.errors import PacTuiError
 from pac_tui.core.humanize import countdown
@@ -95,13 +98,15 @@ class LoginScreen(ModalScreen[TokenRecord | None]):
 
     async def _login(self) -> None:
         try:
-            record = await self.ctx.login(
-                self.repo,
-                self.ctx.store,
-                self.ctx.clock,
-                on_authorize_url=self._show_url,
-                open_browser=self.ctx.open_browser,
-                wait_seconds=self.ctx.login_timeout,
+            outcome = await self._login_and_sync(
+                lambda: self.ctx.login(
+                    self.repo,
+                    self.ctx.store,
+                    self.ctx.clock,
+                    on_authorize_url=self._show_url,
+                    open_browser=self.ctx.open_browser,
+                    wait_seconds=self.ctx.login_timeout,
+                )
             )
         except PacTuiError as exc:
             self._finish(f"[b red]✖ Login failed[/b red]\n{escape(str(exc))}")
@@ -109,16 +114,32 @@ class LoginScreen(ModalScreen[TokenRecord | None]):
         except Exception as exc:  # a bug must show, not leave the dialog waiting forever
             self._finish(f"[b red]✖ Unexpected error[/b red]\n{escape(repr(exc))}")
             raise
-        self._succeeded(record)
+        self._succeeded(outcome)
 
-    def _succeeded(self, record: TokenRecord) -> None:
+    async def _login_and_sync(
+        self, run_login: Callable[[], Awaitable[TokenRecord]]
+    ) -> LoginOutcome:
+        """The login, then (for a bound repository) the Secret: the use case the command runs."""
+        return await login_and_sync(
+            self.repo, self.ctx.store, self.ctx.clock, self.ctx.clusters, run_login
+        )
+
+    def _succeeded(self, outcome: LoginOutcome) -> None:
+        record = outcome.record
         self.result = record
         tokens = record.tokens
         who = f" as [b]{record.username}[/b]" if record.username else ""
         expiry = ""
         if tokens and tokens.expires_at:
             expiry = f"; expires in {countdown(tokens.expires_in(self.ctx.clock.now()))}"
-        self._finish(f"[b green]✔ Logged in{who}[/b green]{expiry}. Press enter to close.")
+        text = f"[b green]✔ Logged in{who}[/b green]{expiry}."
+        line = outcome.sync_line()
+        if outcome.sync is not None and line:
+            text += f"\n✔ {escape(line)}"
+        elif line:
+            text += f"\n[b yellow]⚠ {escape(line)}[/b yellow]"
+        sep = " " if line is None else "\n"  # unbound: the one line it always was
+        self._finish(f"{text}{sep}Press enter to close.")
 
     def _show_url(self, url: str) -> None:
         self.url = url
@@ -148,8 +169,10 @@ class LoginScreen(ModalScreen[TokenRecord | None]):
 
     async def _device_login(self) -> None:
         try:
-            record = await self.ctx.device_login(
-                self.repo, self.ctx.store, self.ctx.clock, on_code=self._show_code
+            outcome = await self._login_and_sync(
+                lambda: self.ctx.device_login(
+                    self.repo, self.ctx.store, self.ctx.clock, on_code=self._show_code
+                )
             )
         except PacTuiError as exc:
             self._stop_countdown()
@@ -160,7 +183,7 @@ class LoginScreen(ModalScreen[TokenRecord | None]):
             self._finish(f"[b red]✖ Unexpected error[/b red]\n{escape(repr(exc))}")
             raise
         self._stop_countdown()
-        self._succeeded(record)
+        self._succeeded(outcome)
 
     def _show_code(self, auth: DeviceAuthorization) -> None:
         self.code = auth

@@ -18,11 +18,17 @@ pkg/params/triggertype/types.go). PAC dispatches on the header alone, so with no
   command, on issues or on snippets → None (PAC matches `on-comment` annotations against plain MR
   notes: not modelled). Commands use PAC's default "/" prefix.
 - Anything else (pipelines, jobs, issues, system hooks…) → None.
+
+Before any of that PAC validates the delivery (`Validate` in pkg/provider/gitlab/gitlab.go): it
+refuses one without an `X-Gitlab-Token` header, one for a Repository without a webhook secret, and
+one whose token does not match (constant-time compare). `pac_refusal` says which; a refused
+delivery has no PAC event.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 
 from pac_tui.webhooks.summary.fields import ZERO_SHA, clean, commit_count, field
 
@@ -89,3 +95,24 @@ def is_relabel(p: dict) -> bool:
     changes = field(p, "changes")
     others = (_changed(changes, key) for key in _MR_OTHER_CHANGES)
     return _changed(changes, "labels") and not any(others)
+
+
+def pac_refusal(webhook_secret: str | None, sent_token: str) -> str | None:
+    """Why PAC's GitLab `Validate` would refuse a delivery for a repository with this webhook
+    secret (None: none configured) carrying this `X-Gitlab-Token` ("" when absent); None if it
+    would accept it. The reasons are PAC's own; no token value is ever part of them."""
+    if not sent_token:
+        return "no X-Gitlab-Token header"
+    if not webhook_secret:
+        return "no webhook secret configured"
+    if not secrets.compare_digest(
+        sent_token.encode("utf-8", "surrogateescape"), webhook_secret.encode()
+    ):
+        return "the token does not match the webhook secret"
+    return None
+
+
+def with_refusal(line: str, reason: str, limit: int) -> str:
+    """A delivery's summary line that says PAC would refuse it, within `limit` characters."""
+    suffix = f" · PAC would refuse it: {reason}"
+    return clean(line, limit - len(suffix)) + suffix

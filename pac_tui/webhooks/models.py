@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,6 +49,27 @@ class Delivery:
     redeliveries: int = 0
     relay_status: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+
+def safe_text(value: str) -> str:
+    """`value` as text SQLite and JSON can take: valid UTF-8, no lone surrogate.
+
+    aiohttp decodes header bytes that are not UTF-8 with `surrogateescape` (b"\\xff" becomes
+    "\\udcff"), and Python's json accepts lone surrogates in a payload; SQLite refuses both. Each
+    byte that is not UTF-8 becomes U+FFFD.
+    """
+    if value.isascii():
+        return value
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate outside the escape range (from JSON, say)
+        raw = value.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
+def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """`headers` with every name and value through `safe_text`."""
+    return {safe_text(name): safe_text(value) for name, value in headers.items()}
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -8,6 +8,7 @@ body over 25 MB a 413. The token header's value is compared in constant time and
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import socket
 from collections.abc import Callable, Mapping
@@ -21,8 +22,17 @@ from pac_tui.core.config import Config
 from pac_tui.core.errors import PacTuiError
 from pac_tui.webhooks.callbacks import MaybeAwaitable, run_callback
 from pac_tui.webhooks.journal import JournalWriter
-from pac_tui.webhooks.models import TOKEN_HEADER, Delivery, Verdict, redact_headers
+from pac_tui.webhooks.models import (
+    TOKEN_HEADER,
+    Delivery,
+    Verdict,
+    redact_headers,
+    safe_headers,
+    safe_text,
+)
 from pac_tui.webhooks.summary import summarize
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024
 MAX_STORED_MALFORMED = 64 * 1024  # a malformed body is kept as evidence, up to this size
@@ -102,8 +112,11 @@ class Receiver:
             delivery = await self.ingest(dict(request.headers), body)
         except PacTuiError as exc:
             # The journal could not make the delivery durable: not the sender's fault, and
-            # GitLab retries on a 503.
-            return web.json_response({"error": str(exc)}, status=503)
+            # GitLab retries on a 503. The why (a path, an SQLite error) goes to the log only.
+            log.warning("webhook delivery not stored: %s", exc)
+            return web.json_response(
+                {"error": "the delivery could not be stored; retry later"}, status=503
+            )
         status = {Verdict.REJECTED: 401, Verdict.MALFORMED: 400}.get(delivery.verdict, 200)
         return web.Response(
             body=orjson.dumps({"id": delivery.id, "verdict": delivery.verdict.value}),
@@ -125,13 +138,15 @@ class Receiver:
     def judge(self, headers: Mapping[str, str], body: bytes, source: str = "http") -> Delivery:
         """Everything but the journal: parse, summarize, match the repository, check the token."""
         lowered = {k.lower(): v for k, v in headers.items()}
-        kind = lowered.get("x-gitlab-event", "")
+        # What is stored and shown is safe text (bytes that are not UTF-8 become U+FFFD); the
+        # token is compared, and the relay forwards, as received.
+        kind = safe_text(lowered.get("x-gitlab-event", ""))
         common = {
             "received_at": self.clock.now(),
             "kind": kind,
-            "headers": redact_headers(dict(headers)),
-            "idempotency_key": lowered.get("idempotency-key") or None,
-            "event_uuid": lowered.get("x-gitlab-event-uuid") or None,
+            "headers": redact_headers(safe_headers(headers)),
+            "idempotency_key": safe_text(lowered.get("idempotency-key") or "") or None,
+            "event_uuid": safe_text(lowered.get("x-gitlab-event-uuid") or "") or None,
             "source": source,
         }
         payload = parse_json(body)

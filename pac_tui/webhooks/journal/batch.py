@@ -36,6 +36,23 @@ MAX_KEYS_PER_QUERY = 1000
 Write = tuple[bool, tuple[Any, ...]]
 
 
+# Errors that come from one row's values (binding them, a constraint), not from the journal: the
+# batch is retried without that row. Any other error (I/O, disk full, a closed journal) fails
+# the whole batch, as retrying it row by row would fail each row again.
+ROW_ERRORS = (
+    ValueError,  # UnicodeEncodeError among them
+    TypeError,
+    OverflowError,
+    sqlite3.InterfaceError,
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+)
+
+
+class RowError(StoreError):
+    """One write of a batch that could not be stored; the rest of its batch was."""
+
+
 @dataclass(frozen=True)
 class Appended:
     """Where `append` put a delivery: its row id, and whether that row already held it."""
@@ -76,9 +93,21 @@ class BatchWriter:
     def write(self, writes: Sequence[Write]) -> list[Any]:
         """Write `writes` in one transaction; returns once it is committed.
 
-        The result of each is an `Appended` (insert) or a bool (relay status: False when there is
-        no such row). Raises sqlite3.Error or StoreError: then nothing of the batch was stored.
+        The result of each is an `Appended` (insert), a bool (relay status: False when there is
+        no such row), or a `RowError` for a write whose own values could not be stored: the
+        batch is then split in halves and retried, so one bad row fails alone and costs about
+        2·log2(batch) transactions. Raises sqlite3.Error or StoreError for a failure of the
+        journal itself: then nothing of the batch was stored.
         """
+        try:
+            return self._transaction(writes)
+        except ROW_ERRORS as exc:
+            if len(writes) == 1:
+                return [RowError(f"the delivery could not be stored: {type(exc).__name__}")]
+        middle = len(writes) // 2
+        return self.write(writes[:middle]) + self.write(writes[middle:])
+
+    def _transaction(self, writes: Sequence[Write]) -> list[Any]:
         conn = self.connection
         if conn is None:
             raise StoreError(f"the webhook journal {self.path} is not open")

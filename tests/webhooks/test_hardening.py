@@ -7,12 +7,15 @@ import json
 from pathlib import Path
 
 import httpx
+from aiohttp import web
 
-from pac_tui.webhooks.journal import schema
+from pac_tui.core.clock import SystemClock
+from pac_tui.core.config import parse_config
+from pac_tui.webhooks.journal import JournalReader, schema
 from pac_tui.webhooks.journal.batch import Appended, BatchWriter
-from pac_tui.webhooks.models import Delivery
+from pac_tui.webhooks.models import REDACTED, Delivery
 from pac_tui.webhooks.service import WebhookService
-from tests.webhooks.conftest import SECRET, push_payload
+from tests.webhooks.conftest import CONFIG, SECRET, push_payload
 
 BAD_BYTES = b"\xff\xfe bad \x80"
 
@@ -98,3 +101,86 @@ def test_a_row_that_cannot_be_written_fails_alone(tmp_path: Path) -> None:
         assert count == 8
     finally:
         writer.close()
+
+
+CREDENTIALS = {
+    "Authorization": "Bearer glpat-authorization-value",
+    "Proxy-Authorization": "Basic cHJveHktdmFsdWU=",
+    "Cookie": "_gitlab_session=cookie-value",
+    "Private-Token": "glpat-private-token-value",
+    "Job-Token": "job-token-value",
+    "X-Api-Key": "api-key-value",
+    "X-Gitlab-Token": SECRET,
+}
+
+
+class Capture:
+    """A stand-in for the PAC controller on 127.0.0.1 that records each request's headers."""
+
+    def __init__(self) -> None:
+        self.headers: list[dict[str, str]] = []
+        self.got = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        await request.read()
+        self.headers.append(dict(request.headers))
+        self.got.set()
+        return web.Response(text="ok")
+
+
+async def test_credential_headers_are_redacted_and_not_relayed(tmp_path: Path) -> None:
+    capture = Capture()
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", capture.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    pac_port = runner.addresses[0][1]
+    config = parse_config(CONFIG, tmp_path / "config.toml")
+    service = WebhookService(
+        config, tmp_path / "data", SystemClock(), relay_url=f"http://127.0.0.1:{pac_port}/"
+    )
+    await service.start("127.0.0.1", 0)
+    try:
+        headers = [
+            (b"X-Gitlab-Event", b"Push Hook"),
+            (b"Content-Type", b"application/json"),
+            (b"User-Agent", b"GitLab/17.5.0"),
+            (b"Idempotency-Key", b"relay-me"),
+            (b"X-Sender-Extra", b"not for PAC"),
+            *((k.encode(), v.encode()) for k, v in CREDENTIALS.items()),
+        ]
+        answer = await post_raw(service.url, json.dumps(push_payload()).encode(), headers)  # type: ignore[arg-type]
+        assert answer.status_code == 200, answer.text
+        stored = service.journal.get(answer.json()["id"])  # type: ignore[attr-defined]
+        assert stored is not None
+        for name, value in CREDENTIALS.items():
+            assert stored.headers[name] == REDACTED, name
+            assert value not in json.dumps(stored.headers)
+        await asyncio.wait_for(capture.got.wait(), 10)
+    finally:
+        await service.stop()
+        await runner.cleanup()
+    (sent,) = capture.headers
+    names = {name.lower() for name in sent}
+    assert sent["X-Gitlab-Token"] == SECRET, "PAC checks it"
+    assert {"x-gitlab-event", "content-type", "user-agent", "idempotency-key"} <= names
+    assert not names & {"authorization", "proxy-authorization", "cookie", "private-token"}
+    assert not names & {"job-token", "x-api-key", "x-sender-extra"}
+
+
+async def test_a_credential_stored_by_an_older_version_is_redacted_when_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.sqlite3"
+    writer = BatchWriter(path)
+    writer.open()
+    row = list(schema.encode(valid(1)))
+    row[7] = json.dumps({"Authorization": "Bearer old-secret", "X-Gitlab-Event": "Push Hook"})
+    (appended,) = writer.write([(True, tuple(row))])
+    writer.close()
+    reader = JournalReader(path)
+    stored = reader.get(appended.id)
+    assert stored is not None
+    assert stored.headers == {"Authorization": REDACTED, "X-Gitlab-Event": "Push Hook"}

@@ -197,7 +197,9 @@ def decode(row: tuple[Any, ...]) -> Delivery:
         kind=kind,
         verdict=Verdict(verdict),
         summary=summary,
-        headers=json.loads(headers),
+        # Redacted on the way out too: a journal written before every credential header was
+        # redacted on the way in may still hold one.
+        headers=redact_headers(json.loads(headers)),
         body=bytes(body),
         repo=repo,
         project=project,

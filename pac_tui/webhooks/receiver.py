@@ -2,7 +2,9 @@
 
 A 2xx goes out only once the delivery is committed to the journal (group commit keeps that cheap
 under load). Nothing a client sends can cause a 5xx: bad JSON is a 400, a wrong token a 401, a
-body over 25 MB a 413. The token header's value is compared in constant time and never stored.
+body over 25 MB a 413, too many refused deliveries from one address a 429 (limits.py, which also
+caps what is kept of a delivery nobody can vouch for). The token header's value is compared in
+constant time and never stored.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pac_tui.core.config import Config
 from pac_tui.core.errors import PacTuiError
 from pac_tui.webhooks.callbacks import MaybeAwaitable, run_callback
 from pac_tui.webhooks.journal import JournalWriter
+from pac_tui.webhooks.limits import REFUSED, RefusalLimiter, cap_unvouched
 from pac_tui.webhooks.models import (
     TOKEN_HEADER,
     Delivery,
@@ -35,7 +38,6 @@ from pac_tui.webhooks.summary import summarize
 log = logging.getLogger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024
-MAX_STORED_MALFORMED = 64 * 1024  # a malformed body is kept as evidence, up to this size
 
 OnDelivery = Callable[[Delivery, Mapping[str, str], bytes], MaybeAwaitable]
 
@@ -58,6 +60,7 @@ class Receiver:
         self.journal = journal
         self.clock = clock
         self.on_delivery = on_delivery
+        self.refusals = RefusalLimiter()
         self._runner: web.AppRunner | None = None
         self.url: str | None = None
 
@@ -108,8 +111,19 @@ class Receiver:
             return web.json_response(
                 {"error": "payload too large", "limit_bytes": MAX_BODY}, status=413
             )
+        headers = dict(request.headers)
+        delivery = self.judge(headers, body)
+        source = request.remote or "unknown"
+        if delivery.verdict in REFUSED and not self.refusals.allow(source, self.clock.now()):
+            # A source that keeps sending what is refused gets nothing stored: not its junk,
+            # and not the disk of everyone else's deliveries.
+            return web.json_response(
+                {"error": "too many refused deliveries from this address; slow down"},
+                status=429,
+                headers={"Retry-After": str(self.refusals.retry_after(source))},
+            )
         try:
-            delivery = await self.ingest(dict(request.headers), body)
+            delivery = await self.store(delivery, headers, body)
         except PacTuiError as exc:
             # The journal could not make the delivery durable: not the sender's fault, and
             # GitLab retries on a 503. The why (a path, an SQLite error) goes to the log only.
@@ -128,7 +142,10 @@ class Receiver:
         self, headers: Mapping[str, str], body: bytes, source: str = "http"
     ) -> Delivery:
         """Judge, journal (durably) and announce one delivery; returns it with its journal id."""
-        delivery = self.judge(headers, body, source)
+        return await self.store(self.judge(headers, body, source), headers, body)
+
+    async def store(self, delivery: Delivery, headers: Mapping[str, str], body: bytes) -> Delivery:
+        """Journal (durably) and announce a judged delivery; returns it with its journal id."""
         appended = await self.journal.append(delivery)
         stored = replace(delivery, id=appended.id)
         if self.on_delivery is not None and not appended.duplicate:
@@ -154,11 +171,13 @@ class Receiver:
             what = (
                 "not JSON" if payload is None else f"JSON {type(payload).__name__}, not an object"
             )
-            return Delivery(
-                verdict=Verdict.MALFORMED,
-                summary=f"malformed delivery ({what}, {len(body)} bytes)",
-                body=body[:MAX_STORED_MALFORMED],
-                **common,
+            return cap_unvouched(
+                Delivery(
+                    verdict=Verdict.MALFORMED,
+                    summary=f"malformed delivery ({what}, {len(body)} bytes)",
+                    body=body,
+                    **common,
+                )
             )
 
         summary = summarize(kind, payload)
@@ -177,15 +196,17 @@ class Receiver:
                 sent.encode("utf-8", "surrogateescape"), repo.webhook_secret.encode()
             )
             verdict = Verdict.ACCEPTED if good else Verdict.REJECTED
-        return Delivery(
-            verdict=verdict,
-            summary=summary.line,
-            body=body,
-            repo=repo.name if repo else None,
-            project=summary.project,
-            # PAC would refuse a delivery with a wrong token just the same.
-            pac_event=None if verdict is Verdict.REJECTED else summary.pac_event,
-            **common,
+        return cap_unvouched(
+            Delivery(
+                verdict=verdict,
+                summary=summary.line,
+                body=body,
+                repo=repo.name if repo else None,
+                project=summary.project,
+                # PAC would refuse a delivery with a wrong token just the same.
+                pac_event=None if verdict is Verdict.REJECTED else summary.pac_event,
+                **common,
+            )
         )
 
 

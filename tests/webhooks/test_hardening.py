@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -11,7 +13,7 @@ from aiohttp import web
 
 from pac_tui.core.clock import SystemClock
 from pac_tui.core.config import parse_config
-from pac_tui.webhooks.journal import JournalReader, schema
+from pac_tui.webhooks.journal import Journal, JournalReader, schema
 from pac_tui.webhooks.journal.batch import Appended, BatchWriter
 from pac_tui.webhooks.models import REDACTED, Delivery
 from pac_tui.webhooks.service import WebhookService
@@ -184,3 +186,75 @@ async def test_a_credential_stored_by_an_older_version_is_redacted_when_read(
     stored = reader.get(appended.id)
     assert stored is not None
     assert stored.headers == {"Authorization": REDACTED, "X-Gitlab-Event": "Push Hook"}
+
+
+async def test_what_nobody_vouches_for_is_capped_at_64_kib(service: WebhookService) -> None:
+    big = os.urandom(4 * 1024 * 1024)  # incompressible
+    wrong = [(b"X-Gitlab-Event", b"Push Hook"), (b"X-Gitlab-Token", b"wrong")]
+    rejected_body = json.dumps({**push_payload(), "padding": big.hex()[: 2 * 1024 * 1024]})
+    unknown_body = json.dumps({**push_payload("someone/else"), "padding": big.hex()[:500_000]})
+    many = [(b"X-Filler-%d" % i, b"v" * 8000) for i in range(75)]  # 600 KB of headers
+    cases = [
+        (rejected_body.encode(), wrong, "rejected"),
+        (unknown_body.encode(), wrong, "unknown-repo"),
+        (b"not json", wrong + many, "malformed"),
+    ]
+    for body, headers, verdict in cases:
+        answer = await post_raw(service.url, body, headers)  # type: ignore[arg-type]
+        assert answer.json()["verdict"] == verdict, answer.text
+        stored = service.journal.get(answer.json()["id"])  # type: ignore[attr-defined]
+        assert stored is not None
+        assert len(stored.body) <= 64 * 1024, verdict
+        header_bytes = sum(len(k.encode()) + len(v.encode()) for k, v in stored.headers.items())
+        assert header_bytes <= 64 * 1024, verdict
+    assert "headers_truncated" in stored.extra and stored.body == b"not json"
+    good = json.dumps({**push_payload(), "padding": big.hex()[:200_000]}).encode()
+    answer = await post_raw(service.url, good, [(b"X-Gitlab-Token", SECRET.encode())])
+    stored = service.journal.get(answer.json()["id"])  # type: ignore[attr-defined]
+    assert stored is not None and stored.body == good, "an accepted delivery is kept whole"
+
+
+async def test_a_source_that_keeps_being_refused_gets_429_and_costs_no_disk(
+    service: WebhookService,
+) -> None:
+    body = json.dumps(push_payload()).encode()
+    wrong = [(b"X-Gitlab-Event", b"Push Hook"), (b"X-Gitlab-Token", b"wrong")]
+    async with httpx.AsyncClient(timeout=30) as http:
+        statuses = [(await post_raw(service.url, body, wrong, http)).status_code for _ in range(50)]  # type: ignore[arg-type]
+        good = await post_raw(service.url, body, [(b"X-Gitlab-Token", SECRET.encode())], http)  # type: ignore[arg-type]
+        last = await post_raw(service.url, body, wrong, http)  # type: ignore[arg-type]
+    assert statuses.count(401) <= 21 and statuses.count(429) >= 29, statuses
+    assert set(statuses) == {401, 429}
+    assert good.status_code == 200, "a sender that gets it right is never slowed"
+    assert last.status_code == 429 and int(last.headers["Retry-After"]) >= 1
+    stored = service.journal.recent(100)  # type: ignore[attr-defined]
+    assert sum(d.verdict.value == "rejected" for d in stored) == statuses.count(401)
+
+
+async def test_the_journal_keeps_within_its_byte_budget_oldest_first(tmp_path: Path) -> None:
+    budget = 2 * 1024 * 1024
+    path = tmp_path / "data" / "events.sqlite3"
+    config = parse_config(CONFIG, tmp_path / "config.toml")
+    service = WebhookService(
+        config, tmp_path / "data", SystemClock(), journal=Journal(path, max_bytes=budget)
+    )
+    await service.start("127.0.0.1", 0)
+    ids = []
+    try:
+        token = [(b"X-Gitlab-Token", SECRET.encode())]
+        async with httpx.AsyncClient(timeout=30) as http:
+            for _ in range(40):  # 40 x ~270 KB that zlib cannot shrink: ~10 MB
+                padding = base64.b64encode(os.urandom(200_000)).decode()
+                body = json.dumps({**push_payload(), "padding": padding}).encode()
+                answer = await post_raw(service.url, body, token, http)  # type: ignore[arg-type]
+                assert answer.status_code == 200
+                ids.append(answer.json()["id"])
+        journal = service.journal
+        assert journal.get(ids[-1]) is not None, "the newest is kept"  # type: ignore[attr-defined]
+        assert journal.get(ids[0]) is None, "the oldest went first"  # type: ignore[attr-defined]
+        kept = journal.recent(100)  # type: ignore[attr-defined]
+        assert 3 <= len(kept) < 40
+        assert {d.id for d in kept} == set(ids[-len(kept) :]), "the newest ones, no gap"
+    finally:
+        await service.stop()
+    assert path.stat().st_size <= budget + 512 * 1024, path.stat().st_size

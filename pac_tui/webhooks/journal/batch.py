@@ -6,7 +6,8 @@ updates, the retention prune, a single COMMIT (WAL mode, `synchronous=FULL`). De
 `Idempotency-Key` already in the journal (or earlier in the same batch) are stored once: the row
 holding the key has its `redeliveries` incremented. The journal keeps at most `retention` rows;
 each batch deletes the rows that fell out of the window, in the same transaction (one index seek
-when there is nothing to delete).
+when there is nothing to delete). It also keeps within a byte budget (`max_bytes`, 1 GiB by
+default): when its rows use more pages than that, the oldest rows go, in the same transaction.
 
 It is synchronous and has no loop or thread of its own: the group-commit writer (group_commit.py)
 calls it from its writer thread, the writer process of `webhook serve --workers N`
@@ -27,6 +28,10 @@ from pac_tui.webhooks.journal import schema
 from pac_tui.webhooks.journal.file import JournalFile
 
 MAX_BATCH = 1000  # deliveries per transaction
+# The journal's byte budget: the pages its rows use (not the WAL, not free pages SQLite reuses).
+# Over it, the oldest rows go, down to BUDGET_LOW_WATER of it, so pruning is not every batch.
+DEFAULT_MAX_BYTES = 1 << 30
+BUDGET_LOW_WATER = 0.9
 # SQLite binds at most 32,766 parameters per statement: 14 per row, one per key.
 MAX_ROWS_PER_INSERT = 500
 MAX_KEYS_PER_QUERY = 1000
@@ -69,11 +74,16 @@ class BatchWriter:
     writes.
     """
 
-    def __init__(self, path: Path, *, retention: int = 1_000_000) -> None:
+    def __init__(
+        self, path: Path, *, retention: int = 1_000_000, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         if retention < 1:
             raise ValueError("retention must be at least 1 delivery")
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1")
         self.file = JournalFile(path)
         self.retention = retention
+        self.max_bytes = max_bytes
         self.batches = 0
         self.connection: sqlite3.Connection | None = None
         self._opened = False  # a writer opens once (a failed open may be retried)
@@ -123,6 +133,8 @@ class BatchWriter:
                     results[i] = conn.execute(schema.SET_RELAY_STATUS, params).rowcount > 0
             if bound > self._pruned_upto:
                 conn.execute(schema.PRUNE, (bound,))
+            if inserts:
+                bound = max(bound, self._keep_within_budget(conn))
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -131,6 +143,24 @@ class BatchWriter:
         self._pruned_upto = max(self._pruned_upto, bound)
         self.batches += 1
         return results
+
+    def _keep_within_budget(self, conn: sqlite3.Connection) -> int:
+        """Delete the oldest rows while the journal's rows use more than `max_bytes` (inside the
+        open transaction); returns the newest id deleted (0: none)."""
+        pruned = 0
+        for _ in range(8):  # each round deletes about what the excess needs
+            used = _used_bytes(conn)
+            if used <= self.max_bytes:
+                break
+            oldest, newest = conn.execute("SELECT min(id), max(id) FROM deliveries").fetchone()
+            if oldest is None or oldest == newest:
+                break  # the newest delivery stays, whatever it weighs
+            per_row = used / (newest - oldest + 1)
+            excess = used - self.max_bytes * BUDGET_LOW_WATER
+            upto = min(newest - 1, oldest + max(0, int(excess / per_row)))
+            conn.execute(schema.PRUNE, (upto,))
+            pruned = upto
+        return pruned
 
     def close(self) -> None:
         """Close the write connection (harmless when it is not open); the writer cannot reopen."""
@@ -207,6 +237,14 @@ def write_relay_status(file: JournalFile, delivery_id: int, status: str) -> bool
         raise file.error("write", exc) from None
     finally:
         conn.close()
+
+
+def _used_bytes(conn: sqlite3.Connection) -> int:
+    """Bytes of the database pages in use (as this transaction sees them), free pages not."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    return int((pages - free) * size)
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

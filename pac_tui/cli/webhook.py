@@ -210,17 +210,14 @@ def cmd_events(ctx: Context, args: argparse.Namespace) -> int:
     if not args.follow:
         return 0
     last = newest[0].id if newest else _last_id(journal)
-    try:
-        while True:
-            batch = journal.after(last, 1000, repo=args.repo, kind=args.kind)
-            for delivery in batch:
-                emit(delivery)
-                last = delivery.id
-            ctx.out.flush()
-            if not batch:
-                time.sleep(0.25)
-    except KeyboardInterrupt:
-        return 0
+    while True:  # until Ctrl+C (main: exit 130) or a closed pipe (main: exit 141)
+        batch = journal.after(last, 1000, repo=args.repo, kind=args.kind)
+        for delivery in batch:
+            emit(delivery)
+            last = delivery.id
+        ctx.out.flush()
+        if not batch:
+            time.sleep(0.25)
 
 
 def _last_id(journal: JournalReader) -> int:

@@ -230,3 +230,18 @@ def test_replay_never_lends_the_secret_to_a_delivery_that_was_not_accepted(
         assert SECRET not in json.dumps(headers)
         assert "[redacted]" not in json.dumps(headers)
         assert headers["X-Gitlab-Event"] == "Push Hook"
+
+
+def test_header_bytes_that_are_not_utf8_are_stored_in_every_process_layout(
+    served: Served,
+) -> None:
+    push = json.dumps(push_payload()).encode()
+    headers = [(b"X-Gitlab-Event", b"Push \xff Hook"), (b"X-Gitlab-Token", SECRET.encode())]
+    answer = httpx.post(served.url, content=push, headers=headers)
+    assert answer.status_code == 200, answer.text
+    good = httpx.post(served.url, content=push, headers={"X-Gitlab-Token": SECRET})
+    assert good.status_code == 200, good.text
+    done = served.run("events", "--json")
+    assert done.returncode == 0, done.stderr
+    kinds = [json.loads(line)["kind"] for line in done.stdout.splitlines()]
+    assert "Push \ufffd Hook" in kinds

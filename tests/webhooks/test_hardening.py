@@ -258,3 +258,24 @@ async def test_the_journal_keeps_within_its_byte_budget_oldest_first(tmp_path: P
     finally:
         await service.stop()
     assert path.stat().st_size <= budget + 512 * 1024, path.stat().st_size
+
+
+def test_the_byte_budget_never_drops_a_delivery_of_the_batch_it_acknowledges(
+    tmp_path: Path,
+) -> None:
+    def heavy(n: int) -> tuple[bool, tuple[object, ...]]:
+        big = Delivery(**{**valid(n).__dict__, "body": os.urandom(100_000)})
+        return (True, schema.encode(big))
+
+    writer = BatchWriter(tmp_path / "events.sqlite3", max_bytes=64 * 1024)
+    writer.open()
+    try:
+        first = writer.write([heavy(n) for n in range(3)])  # 300 KB, over budget on its own
+        assert writer.connection is not None
+        ids = [row[0] for row in writer.connection.execute("SELECT id FROM deliveries")]
+        assert ids == [a.id for a in first], "acknowledged, so kept"
+        (second,) = writer.write([heavy(3)])
+        ids = [row[0] for row in writer.connection.execute("SELECT id FROM deliveries")]
+        assert ids == [second.id], "the older ones went first"
+    finally:
+        writer.close()

@@ -133,8 +133,9 @@ class BatchWriter:
                     results[i] = conn.execute(schema.SET_RELAY_STATUS, params).rowcount > 0
             if bound > self._pruned_upto:
                 conn.execute(schema.PRUNE, (bound,))
-            if inserts:
-                bound = max(bound, self._keep_within_budget(conn))
+            new_ids = [r.id for r in results if isinstance(r, Appended) and not r.duplicate]
+            if new_ids:
+                bound = max(bound, self._keep_within_budget(conn, min(new_ids)))
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -144,20 +145,21 @@ class BatchWriter:
         self.batches += 1
         return results
 
-    def _keep_within_budget(self, conn: sqlite3.Connection) -> int:
+    def _keep_within_budget(self, conn: sqlite3.Connection, first_new: int) -> int:
         """Delete the oldest rows while the journal's rows use more than `max_bytes` (inside the
-        open transaction); returns the newest id deleted (0: none)."""
+        open transaction), never one of this batch (from `first_new` on: they are about to be
+        acknowledged); returns the newest id deleted (0: none)."""
         pruned = 0
         for _ in range(8):  # each round deletes about what the excess needs
             used = _used_bytes(conn)
             if used <= self.max_bytes:
                 break
             oldest, newest = conn.execute("SELECT min(id), max(id) FROM deliveries").fetchone()
-            if oldest is None or oldest == newest:
-                break  # the newest delivery stays, whatever it weighs
+            if oldest is None or oldest >= first_new:
+                break  # only this batch is left: it stays, whatever it weighs
             per_row = used / (newest - oldest + 1)
             excess = used - self.max_bytes * BUDGET_LOW_WATER
-            upto = min(newest - 1, oldest + max(0, int(excess / per_row)))
+            upto = min(first_new - 1, oldest + max(0, int(excess / per_row)))
             conn.execute(schema.PRUNE, (upto,))
             pruned = upto
         return pruned

@@ -1,13 +1,16 @@
 """The `pac-tui` command: every action of the dashboard, headless, over the same core.
 
 Exit status: 0 done, 1 the operation failed (provider refused, network, store), 2 usage or config
-error. Progress goes to stderr, results to stdout. No output ever contains a token value.
+error, 130 interrupted (Ctrl+C), 141 stdout closed early (`pac-tui status | head -n 1`): as a
+shell reports a command killed by SIGINT or SIGPIPE, with one line at most and no traceback.
+Progress goes to stderr, results to stdout. No output ever contains a token value.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import select
 import sys
 from collections.abc import Callable, Sequence
 
@@ -56,10 +59,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pac-tui: {exc}", file=err)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("pac-tui: interrupted; nothing was changed", file=err)
-        return 130
+        _say(err, "pac-tui: interrupted")
+        return INTERRUPTED
+    except BrokenPipeError:
+        if not _closed(out):
+            raise  # a socket's, not stdout's: not ours to hide
+        _silence(out)
+        return PIPE_CLOSED
     finally:
         clusters.close()
+
+
+INTERRUPTED = 128 + 2  # SIGINT
+PIPE_CLOSED = 128 + 13  # SIGPIPE
+
+
+def _closed(stream: object) -> bool:
+    """Whether the reader of `stream` (a pipe) went away: poll says POLLERR for its write end."""
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        poller = select.poll()
+        poller.register(fd, 0)  # POLLERR and POLLHUP are reported whatever is asked
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True  # no file to poll: the write that failed was the stream's own
+
+
+def _silence(stream: object) -> None:
+    """Point `stream`'s file descriptor at /dev/null, so the flush at exit does not fail again
+    (Python would print "Exception ignored ... BrokenPipeError" and exit 120)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())  # type: ignore[attr-defined]
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def _say(stream: object, line: str) -> None:
+    """Print one line to `stream` unless it is closed too (stderr piped to a gone reader)."""
+    try:
+        print(line, file=stream, flush=True)  # type: ignore[call-overload]
+    except (BrokenPipeError, OSError, ValueError):
+        _silence(stream)
 
 
 def cmd_dashboard(ctx: Context, args: argparse.Namespace) -> int:

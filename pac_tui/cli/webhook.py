@@ -56,6 +56,11 @@ def add_parsers(sub: Any) -> None:
     replay = events_sub.add_parser("replay", help="send a journaled delivery again")
     replay.add_argument("id", type=int, metavar="ID", help="the delivery's id (see pac-tui events)")
     replay.add_argument("--to", metavar="URL", help="where to (default: [webhook] relay)")
+    replay.add_argument(
+        "--force",
+        action="store_true",
+        help="also send a rejected or malformed delivery (as it came: without the webhook secret)",
+    )
     replay.set_defaults(run=cmd_replay)
 
 
@@ -205,17 +210,14 @@ def cmd_events(ctx: Context, args: argparse.Namespace) -> int:
     if not args.follow:
         return 0
     last = newest[0].id if newest else _last_id(journal)
-    try:
-        while True:
-            batch = journal.after(last, 1000, repo=args.repo, kind=args.kind)
-            for delivery in batch:
-                emit(delivery)
-                last = delivery.id
-            ctx.out.flush()
-            if not batch:
-                time.sleep(0.25)
-    except KeyboardInterrupt:
-        return 0
+    while True:  # until Ctrl+C (main: exit 130) or a closed pipe (main: exit 141)
+        batch = journal.after(last, 1000, repo=args.repo, kind=args.kind)
+        for delivery in batch:
+            emit(delivery)
+            last = delivery.id
+        ctx.out.flush()
+        if not batch:
+            time.sleep(0.25)
 
 
 def _last_id(journal: JournalReader) -> int:
@@ -224,8 +226,8 @@ def _last_id(journal: JournalReader) -> int:
 
 
 def cmd_replay(ctx: Context, args: argparse.Namespace) -> int:
-    from pac_tui.webhooks.models import TOKEN_HEADER
     from pac_tui.webhooks.relay import replay
+    from pac_tui.webhooks.replay_rule import needs_force, replay_headers
 
     target = args.to or ctx.config.webhook.relay
     if not target:
@@ -234,12 +236,13 @@ def cmd_replay(ctx: Context, args: argparse.Namespace) -> int:
     delivery = journal.get(args.id)
     if delivery is None:
         raise UsageError(f"no delivery {args.id} in the journal")
-    headers = {k: v for k, v in delivery.headers.items() if k.lower() != TOKEN_HEADER.lower()}
-    if delivery.repo:
-        repo = ctx.config.repository(delivery.repo)
-        if repo.webhook_secret:
-            # The journal never keeps the token; the configured secret is what GitLab sent.
-            headers[TOKEN_HEADER] = repo.webhook_secret
+    if needs_force(delivery) and not args.force:
+        raise UsageError(
+            f"delivery {args.id} was {delivery.verdict.value}: pac-tui did not vouch for it. "
+            "Add --force to send it anyway, as it came (without the webhook secret)"
+        )
+    repo = ctx.config.repository(delivery.repo) if delivery.repo else None
+    headers = replay_headers(delivery, repo.webhook_secret if repo else None)
     status = asyncio.run(replay(target, headers, delivery.body))
     print(f"delivery {args.id} replayed to {target}: HTTP {status}", file=ctx.out)
     return 0 if 200 <= status < 300 else 1

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 TOKEN_HEADER = "X-Gitlab-Token"  # noqa: S105 (a header name, not a secret)
 REDACTED = "[redacted]"
+
+# Headers whose value is a credential: never stored, shown or logged. Besides these names, any
+# name with one of `_CREDENTIAL_WORDS` in it counts (X-Api-Key, X-Auth-Token, X-Session-Id...).
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "cookie",
+        "job-token",
+        "private-token",
+        "proxy-authorization",
+        "set-cookie",
+        "x-gitlab-token",
+    }
+)
+_CREDENTIAL_WORDS = re.compile(r"token|secret|passw|auth|cookie|session|credential|api[-_]?key")
 
 
 class Verdict(enum.StrEnum):
@@ -50,9 +67,33 @@ class Delivery:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    """Headers as they may be stored and shown: the token header's value is replaced."""
-    return {
-        name: (REDACTED if name.lower() == TOKEN_HEADER.lower() else value)
-        for name, value in headers.items()
-    }
+def safe_text(value: str) -> str:
+    """`value` as text SQLite and JSON can take: valid UTF-8, no lone surrogate.
+
+    aiohttp decodes header bytes that are not UTF-8 with `surrogateescape` (b"\\xff" becomes
+    "\\udcff"), and Python's json accepts lone surrogates in a payload; SQLite refuses both. Each
+    byte that is not UTF-8 becomes U+FFFD.
+    """
+    if value.isascii():
+        return value
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate outside the escape range (from JSON, say)
+        raw = value.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
+def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """`headers` with every name and value through `safe_text`."""
+    return {safe_text(name): safe_text(value) for name, value in headers.items()}
+
+
+def is_credential(name: str) -> bool:
+    """Whether a header of this name carries a credential (its value is then redacted)."""
+    lowered = name.strip().lower()
+    return lowered in CREDENTIAL_HEADERS or _CREDENTIAL_WORDS.search(lowered) is not None
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers as they may be stored and shown: every credential's value is replaced."""
+    return {name: (REDACTED if is_credential(name) else value) for name, value in headers.items()}

@@ -2,12 +2,15 @@
 
 A 2xx goes out only once the delivery is committed to the journal (group commit keeps that cheap
 under load). Nothing a client sends can cause a 5xx: bad JSON is a 400, a wrong token a 401, a
-body over 25 MB a 413. The token header's value is compared in constant time and never stored.
+body over 25 MB a 413, too many refused deliveries from one address a 429 (limits.py, which also
+caps what is kept of a delivery nobody can vouch for). The token header's value is compared in
+constant time and never stored.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import socket
 from collections.abc import Callable, Mapping
@@ -21,12 +24,21 @@ from pac_tui.core.config import Config
 from pac_tui.core.errors import PacTuiError
 from pac_tui.webhooks.callbacks import MaybeAwaitable, run_callback
 from pac_tui.webhooks.journal import JournalWriter
-from pac_tui.webhooks.models import TOKEN_HEADER, Delivery, Verdict, redact_headers
+from pac_tui.webhooks.limits import REFUSED, RefusalLimiter, cap_unvouched
+from pac_tui.webhooks.models import (
+    TOKEN_HEADER,
+    Delivery,
+    Verdict,
+    redact_headers,
+    safe_headers,
+    safe_text,
+)
 from pac_tui.webhooks.summary import MAX_LINE, summarize
 from pac_tui.webhooks.summary.pac import pac_refusal, with_refusal
 
+log = logging.getLogger(__name__)
+
 MAX_BODY = 25 * 1024 * 1024
-MAX_STORED_MALFORMED = 64 * 1024  # a malformed body is kept as evidence, up to this size
 
 OnDelivery = Callable[[Delivery, Mapping[str, str], bytes], MaybeAwaitable]
 
@@ -49,6 +61,7 @@ class Receiver:
         self.journal = journal
         self.clock = clock
         self.on_delivery = on_delivery
+        self.refusals = RefusalLimiter()
         self._runner: web.AppRunner | None = None
         self.url: str | None = None
 
@@ -99,12 +112,26 @@ class Receiver:
             return web.json_response(
                 {"error": "payload too large", "limit_bytes": MAX_BODY}, status=413
             )
+        headers = dict(request.headers)
+        delivery = self.judge(headers, body)
+        source = request.remote or "unknown"
+        if delivery.verdict in REFUSED and not self.refusals.allow(source, self.clock.now()):
+            # A source that keeps sending what is refused gets nothing stored: not its junk,
+            # and not the disk of everyone else's deliveries.
+            return web.json_response(
+                {"error": "too many refused deliveries from this address; slow down"},
+                status=429,
+                headers={"Retry-After": str(self.refusals.retry_after(source))},
+            )
         try:
-            delivery = await self.ingest(dict(request.headers), body)
+            delivery = await self.store(delivery, headers, body)
         except PacTuiError as exc:
             # The journal could not make the delivery durable: not the sender's fault, and
-            # GitLab retries on a 503.
-            return web.json_response({"error": str(exc)}, status=503)
+            # GitLab retries on a 503. The why (a path, an SQLite error) goes to the log only.
+            log.warning("webhook delivery not stored: %s", exc)
+            return web.json_response(
+                {"error": "the delivery could not be stored; retry later"}, status=503
+            )
         status = {Verdict.REJECTED: 401, Verdict.MALFORMED: 400}.get(delivery.verdict, 200)
         return web.Response(
             body=orjson.dumps({"id": delivery.id, "verdict": delivery.verdict.value}),
@@ -116,7 +143,10 @@ class Receiver:
         self, headers: Mapping[str, str], body: bytes, source: str = "http"
     ) -> Delivery:
         """Judge, journal (durably) and announce one delivery; returns it with its journal id."""
-        delivery = self.judge(headers, body, source)
+        return await self.store(self.judge(headers, body, source), headers, body)
+
+    async def store(self, delivery: Delivery, headers: Mapping[str, str], body: bytes) -> Delivery:
+        """Journal (durably) and announce a judged delivery; returns it with its journal id."""
         appended = await self.journal.append(delivery)
         stored = replace(delivery, id=appended.id)
         if self.on_delivery is not None and not appended.duplicate:
@@ -126,13 +156,15 @@ class Receiver:
     def judge(self, headers: Mapping[str, str], body: bytes, source: str = "http") -> Delivery:
         """Everything but the journal: parse, summarize, match the repository, check the token."""
         lowered = {k.lower(): v for k, v in headers.items()}
-        kind = lowered.get("x-gitlab-event", "")
+        # What is stored and shown is safe text (bytes that are not UTF-8 become U+FFFD); the
+        # token is compared, and the relay forwards, as received.
+        kind = safe_text(lowered.get("x-gitlab-event", ""))
         common = {
             "received_at": self.clock.now(),
             "kind": kind,
-            "headers": redact_headers(dict(headers)),
-            "idempotency_key": lowered.get("idempotency-key") or None,
-            "event_uuid": lowered.get("x-gitlab-event-uuid") or None,
+            "headers": redact_headers(safe_headers(headers)),
+            "idempotency_key": safe_text(lowered.get("idempotency-key") or "") or None,
+            "event_uuid": safe_text(lowered.get("x-gitlab-event-uuid") or "") or None,
             "source": source,
         }
         payload = parse_json(body)
@@ -140,11 +172,13 @@ class Receiver:
             what = (
                 "not JSON" if payload is None else f"JSON {type(payload).__name__}, not an object"
             )
-            return Delivery(
-                verdict=Verdict.MALFORMED,
-                summary=f"malformed delivery ({what}, {len(body)} bytes)",
-                body=body[:MAX_STORED_MALFORMED],
-                **common,
+            return cap_unvouched(
+                Delivery(
+                    verdict=Verdict.MALFORMED,
+                    summary=f"malformed delivery ({what}, {len(body)} bytes)",
+                    body=body,
+                    **common,
+                )
             )
 
         summary = summarize(kind, payload)
@@ -167,14 +201,16 @@ class Receiver:
             )
             verdict = Verdict.ACCEPTED if good else Verdict.REJECTED
             refusal = pac_refusal(repo.webhook_secret, sent)
-        return Delivery(
-            verdict=verdict,
-            summary=line,
-            body=body,
-            repo=repo.name if repo else None,
-            project=summary.project,
-            pac_event=None if refusal else summary.pac_event,  # what PAC's Validate refuses
-            **common,
+        return cap_unvouched(
+            Delivery(
+                verdict=verdict,
+                summary=line,
+                body=body,
+                repo=repo.name if repo else None,
+                project=summary.project,
+                pac_event=None if refusal else summary.pac_event,  # what PAC's Validate refuses
+                **common,
+            )
         )
 
 

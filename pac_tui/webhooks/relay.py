@@ -1,9 +1,10 @@
 """Forward accepted deliveries to the PAC controller, without ever delaying the answer to GitLab.
 
-`Relay.submit` only queues; a few worker tasks POST each body with its original headers (the
-`X-Gitlab-Token` included: PAC checks it) and retry with a backoff. Every status change goes to
-`on_status(delivery_id, text)`, which the journal records. Status texts are built from status codes
-and exception names only, and are scrubbed of the token value anyway.
+`Relay.submit` only queues; a few worker tasks POST each body with the original headers PAC reads
+(`forward_headers`: GitLab's own, the `X-Gitlab-Token` included since PAC checks it) and retry
+with a backoff. Every status change goes to `on_status(delivery_id, text)`, which the journal
+records. Status texts are built from status codes and exception names only, and are scrubbed of
+every credential header's value anyway.
 
 `replay` is the one-shot form used by `pac-tui events replay ID [--to URL]`.
 """
@@ -21,7 +22,7 @@ import httpx
 
 from pac_tui.core.errors import ProviderUnavailable, UsageError
 from pac_tui.webhooks.callbacks import MaybeAwaitable, run_callback
-from pac_tui.webhooks.models import REDACTED, TOKEN_HEADER
+from pac_tui.webhooks.models import REDACTED, is_credential
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,29 @@ DEFAULT_TIMEOUT = 10.0  # seconds for one POST; PAC answers quickly, it only que
 CLOSE_GRACE = 2.0  # seconds close() waits for sends already on the wire
 
 
+# What PAC reads of a delivery, and all the relay sends on: GitLab's own headers (X-Gitlab-Token
+# among them: PAC checks it), the body's type, the sender, the retry key and the signature
+# headers of signed webhooks. Anything else a sender adds (Authorization, Cookie...) stays here.
+FORWARDED = frozenset(
+    {
+        "content-type",
+        "idempotency-key",
+        "user-agent",
+        "webhook-id",
+        "webhook-signature",
+        "webhook-timestamp",
+    }
+)
+FORWARDED_PREFIX = "x-gitlab-"
+
+
 def forward_headers(headers: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The headers to send on: the original ones minus hop-by-hop headers, names kept as given."""
-    return [(name, value) for name, value in headers.items() if name.lower() not in HOP_BY_HOP]
+    """The headers to send on (`FORWARDED` and GitLab's own), names kept as given."""
+    return [
+        (name, value)
+        for name, value in headers.items()
+        if (lowered := name.lower()) in FORWARDED or lowered.startswith(FORWARDED_PREFIX)
+    ]
 
 
 def check_url(url: str) -> str:
@@ -78,7 +99,7 @@ def _secrets(headers: Mapping[str, str]) -> list[str]:
     return [
         value
         for name, value in headers.items()
-        if name.lower() == TOKEN_HEADER.lower() and value and value != REDACTED
+        if is_credential(name) and value and value != REDACTED
     ]
 
 

@@ -206,3 +206,42 @@ def test_workers_must_be_positive(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "--workers must be at least 1" in done.stderr
+
+
+def test_replay_never_lends_the_secret_to_a_delivery_that_was_not_accepted(
+    served: Served, target: tuple[str, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    to, received = target
+    push = json.dumps(push_payload()).encode()
+    forged = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "guessed"}
+    rejected = httpx.post(served.url, content=push, headers=forged).json()
+    malformed = httpx.post(served.url, content=b"{not json", headers=forged).json()
+    assert (rejected["verdict"], malformed["verdict"]) == ("rejected", "malformed")
+    for delivery in (rejected, malformed):
+        refused = served.run("events", "replay", str(delivery["id"]), "--to", to)
+        assert refused.returncode == 2 and "--force" in refused.stderr, refused.stderr
+    assert received == [], "nothing goes out without --force"
+    for delivery in (rejected, malformed):
+        done = served.run("events", "replay", str(delivery["id"]), "--to", to, "--force")
+        assert done.returncode == 0, done.stderr
+    assert [body for _, body in received] == [push, b"{not json"]
+    for headers, _ in received:
+        assert "X-Gitlab-Token" not in headers, "as it came: the journal kept no token"
+        assert SECRET not in json.dumps(headers)
+        assert "[redacted]" not in json.dumps(headers)
+        assert headers["X-Gitlab-Event"] == "Push Hook"
+
+
+def test_header_bytes_that_are_not_utf8_are_stored_in_every_process_layout(
+    served: Served,
+) -> None:
+    push = json.dumps(push_payload()).encode()
+    headers = [(b"X-Gitlab-Event", b"Push \xff Hook"), (b"X-Gitlab-Token", SECRET.encode())]
+    answer = httpx.post(served.url, content=push, headers=headers)
+    assert answer.status_code == 200, answer.text
+    good = httpx.post(served.url, content=push, headers={"X-Gitlab-Token": SECRET})
+    assert good.status_code == 200, good.text
+    done = served.run("events", "--json")
+    assert done.returncode == 0, done.stderr
+    kinds = [json.loads(line)["kind"] for line in done.stdout.splitlines()]
+    assert "Push \ufffd Hook" in kinds

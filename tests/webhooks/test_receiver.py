@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 import httpx
 from hypothesis import HealthCheck, given, settings
@@ -87,13 +88,52 @@ async def test_every_fixture_payload_is_accepted_and_summarized(service: Webhook
         assert stored is not None and stored.summary and "\n" not in stored.summary, path
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+# Names the request needs for its framing: a fuzzed one could make the server wait for a body
+# that never comes, which is a slow client (issue 16 item 5), not a header byte.
+FRAMING = {b"content-length", b"transfer-encoding", b"connection", b"expect", b"host"}
+KNOWN_NAMES = [
+    b"X-Gitlab-Event",
+    b"X-Gitlab-Token",
+    b"Idempotency-Key",
+    b"X-Gitlab-Event-UUID",
+    b"X-Gitlab-Instance",
+    b"Content-Type",
+    b"Authorization",
+    b"X-Other",
+]
+# Any byte but CR and LF, which end a header line rather than sit in one.
+HEADER_BYTES = st.binary(max_size=60).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
+# ~7 ms an example here (half of it hypothesis drawing), so the suite runs 2,500 (~20 s); set
+# PAC_TUI_FUZZ_EXAMPLES=100000 for a long run.
+FUZZ_EXAMPLES = int(os.environ.get("PAC_TUI_FUZZ_EXAMPLES", "2500"))
+
+
+async def post_bytes(url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> int:
+    """POST with exactly these header bytes over a plain socket; the answer's status code."""
+    host, port = url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        head = b"POST /hooks/fuzz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        head += b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+        head += b"Content-Length: %d\r\n\r\n" % len(body)
+        writer.write(head + body)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), timeout=10)
+    finally:
+        writer.close()
+    return int(answer.split(b" ", 2)[1])
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
-    headers=st.dictionaries(
-        st.sampled_from(
-            ["X-Gitlab-Event", "X-Gitlab-Token", "Idempotency-Key", "X-Gitlab-Instance", "X-Other"]
+    headers=st.lists(
+        st.tuples(
+            st.one_of(st.sampled_from(KNOWN_NAMES), HEADER_BYTES).filter(
+                lambda name: name.strip().lower() not in FRAMING
+            ),
+            HEADER_BYTES,
         ),
-        st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=40),
+        max_size=12,
     ),
     body=st.one_of(
         st.binary(max_size=2000),
@@ -109,10 +149,10 @@ async def test_every_fixture_payload_is_accepted_and_summarized(service: Webhook
 )
 def test_fuzzed_headers_and_bodies_never_get_a_5xx(
     fuzz_service: tuple[WebhookService, asyncio.AbstractEventLoop],
-    headers: dict[str, str],
+    headers: list[tuple[bytes, bytes]],
     body: bytes,
 ) -> None:
+    """Any header bytes, names and counts: never a 5xx (a 400 is how HTTP refuses a bad line)."""
     service, loop = fuzz_service
-    answer = loop.run_until_complete(post(service, body, headers))
-    assert answer.status_code < 500, answer.text
-    assert answer.status_code in (200, 400, 401)
+    status = loop.run_until_complete(post_bytes(service.url, headers, body))  # type: ignore[arg-type]
+    assert status in (200, 400, 401), status

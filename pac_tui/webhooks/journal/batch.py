@@ -6,7 +6,8 @@ updates, the retention prune, a single COMMIT (WAL mode, `synchronous=FULL`). De
 `Idempotency-Key` already in the journal (or earlier in the same batch) are stored once: the row
 holding the key has its `redeliveries` incremented. The journal keeps at most `retention` rows;
 each batch deletes the rows that fell out of the window, in the same transaction (one index seek
-when there is nothing to delete).
+when there is nothing to delete). It also keeps within a byte budget (`max_bytes`, 1 GiB by
+default): when its rows use more pages than that, the oldest rows go, in the same transaction.
 
 It is synchronous and has no loop or thread of its own: the group-commit writer (group_commit.py)
 calls it from its writer thread, the writer process of `webhook serve --workers N`
@@ -27,6 +28,10 @@ from pac_tui.webhooks.journal import schema
 from pac_tui.webhooks.journal.file import JournalFile
 
 MAX_BATCH = 1000  # deliveries per transaction
+# The journal's byte budget: the pages its rows use (not the WAL, not free pages SQLite reuses).
+# Over it, the oldest rows go, down to BUDGET_LOW_WATER of it, so pruning is not every batch.
+DEFAULT_MAX_BYTES = 1 << 30
+BUDGET_LOW_WATER = 0.9
 # SQLite binds at most 32,766 parameters per statement: 14 per row, one per key.
 MAX_ROWS_PER_INSERT = 500
 MAX_KEYS_PER_QUERY = 1000
@@ -34,6 +39,23 @@ MAX_KEYS_PER_QUERY = 1000
 # One write: (True, the params `schema.encode` made) inserts a delivery; (False, (status, id))
 # records a relay status.
 Write = tuple[bool, tuple[Any, ...]]
+
+
+# Errors that come from one row's values (binding them, a constraint), not from the journal: the
+# batch is retried without that row. Any other error (I/O, disk full, a closed journal) fails
+# the whole batch, as retrying it row by row would fail each row again.
+ROW_ERRORS = (
+    ValueError,  # UnicodeEncodeError among them
+    TypeError,
+    OverflowError,
+    sqlite3.InterfaceError,
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+)
+
+
+class RowError(StoreError):
+    """One write of a batch that could not be stored; the rest of its batch was."""
 
 
 @dataclass(frozen=True)
@@ -52,11 +74,16 @@ class BatchWriter:
     writes.
     """
 
-    def __init__(self, path: Path, *, retention: int = 1_000_000) -> None:
+    def __init__(
+        self, path: Path, *, retention: int = 1_000_000, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         if retention < 1:
             raise ValueError("retention must be at least 1 delivery")
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1")
         self.file = JournalFile(path)
         self.retention = retention
+        self.max_bytes = max_bytes
         self.batches = 0
         self.connection: sqlite3.Connection | None = None
         self._opened = False  # a writer opens once (a failed open may be retried)
@@ -76,9 +103,21 @@ class BatchWriter:
     def write(self, writes: Sequence[Write]) -> list[Any]:
         """Write `writes` in one transaction; returns once it is committed.
 
-        The result of each is an `Appended` (insert) or a bool (relay status: False when there is
-        no such row). Raises sqlite3.Error or StoreError: then nothing of the batch was stored.
+        The result of each is an `Appended` (insert), a bool (relay status: False when there is
+        no such row), or a `RowError` for a write whose own values could not be stored: the
+        batch is then split in halves and retried, so one bad row fails alone and costs about
+        2·log2(batch) transactions. Raises sqlite3.Error or StoreError for a failure of the
+        journal itself: then nothing of the batch was stored.
         """
+        try:
+            return self._transaction(writes)
+        except ROW_ERRORS as exc:
+            if len(writes) == 1:
+                return [RowError(f"the delivery could not be stored: {type(exc).__name__}")]
+        middle = len(writes) // 2
+        return self.write(writes[:middle]) + self.write(writes[middle:])
+
+    def _transaction(self, writes: Sequence[Write]) -> list[Any]:
         conn = self.connection
         if conn is None:
             raise StoreError(f"the webhook journal {self.path} is not open")
@@ -94,6 +133,9 @@ class BatchWriter:
                     results[i] = conn.execute(schema.SET_RELAY_STATUS, params).rowcount > 0
             if bound > self._pruned_upto:
                 conn.execute(schema.PRUNE, (bound,))
+            new_ids = [r.id for r in results if isinstance(r, Appended) and not r.duplicate]
+            if new_ids:
+                bound = max(bound, self._keep_within_budget(conn, min(new_ids)))
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -102,6 +144,25 @@ class BatchWriter:
         self._pruned_upto = max(self._pruned_upto, bound)
         self.batches += 1
         return results
+
+    def _keep_within_budget(self, conn: sqlite3.Connection, first_new: int) -> int:
+        """Delete the oldest rows while the journal's rows use more than `max_bytes` (inside the
+        open transaction), never one of this batch (from `first_new` on: they are about to be
+        acknowledged); returns the newest id deleted (0: none)."""
+        pruned = 0
+        for _ in range(8):  # each round deletes about what the excess needs
+            used = _used_bytes(conn)
+            if used <= self.max_bytes:
+                break
+            oldest, newest = conn.execute("SELECT min(id), max(id) FROM deliveries").fetchone()
+            if oldest is None or oldest >= first_new:
+                break  # only this batch is left: it stays, whatever it weighs
+            per_row = used / (newest - oldest + 1)
+            excess = used - self.max_bytes * BUDGET_LOW_WATER
+            upto = min(first_new - 1, oldest + max(0, int(excess / per_row)))
+            conn.execute(schema.PRUNE, (upto,))
+            pruned = upto
+        return pruned
 
     def close(self) -> None:
         """Close the write connection (harmless when it is not open); the writer cannot reopen."""
@@ -178,6 +239,14 @@ def write_relay_status(file: JournalFile, delivery_id: int, status: str) -> bool
         raise file.error("write", exc) from None
     finally:
         conn.close()
+
+
+def _used_bytes(conn: sqlite3.Connection) -> int:
+    """Bytes of the database pages in use (as this transaction sees them), free pages not."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    return int((pages - free) * size)
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

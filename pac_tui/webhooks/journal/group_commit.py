@@ -26,6 +26,7 @@ from pac_tui.webhooks.journal.batch import (
     MAX_BATCH,
     Appended,
     BatchWriter,
+    RowError,
     Write,
     write_relay_status,
 )
@@ -184,7 +185,10 @@ class GroupCommitWriter:
                     continue
                 in_flight = []
                 for (_, waiter), result in zip(batch, results, strict=True):
-                    _resolve(waiter, result)
+                    if isinstance(result, RowError):
+                        _fail(waiter, result)
+                    else:
+                        _resolve(waiter, result)
         except BaseException as exc:
             # Cancelled (the loop is going away) or a bug: never leave a waiter hanging. The batch
             # in flight may still commit in the writer thread, but it is not acknowledged.

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pac_tui.webhooks.journal.batch import Appended, BatchWriter, Write
+from pac_tui.webhooks.journal.batch import DEFAULT_MAX_BYTES, Appended, BatchWriter, Write
 from pac_tui.webhooks.journal.group_commit import GroupCommitWriter
 from pac_tui.webhooks.journal.reader import JournalReader
 from pac_tui.webhooks.models import Delivery
@@ -28,8 +28,10 @@ class Journal:
     than the number of appends under load).
     """
 
-    def __init__(self, path: Path, *, retention: int = 1_000_000) -> None:
-        self.batch = BatchWriter(path, retention=retention)
+    def __init__(
+        self, path: Path, *, retention: int = 1_000_000, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
+        self.batch = BatchWriter(path, retention=retention, max_bytes=max_bytes)
         self.writer = GroupCommitWriter(self.batch)
         self.reader = JournalReader(path)
 

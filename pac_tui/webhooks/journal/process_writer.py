@@ -106,7 +106,11 @@ class ProcessWriter:
         if message[0]:
             for request, result in message[1]:
                 future = waiting.pop(request, None)
-                if future is not None and not future.done():
+                if future is None or future.done():
+                    continue
+                if isinstance(result, str):  # this write alone failed (a RowError's message)
+                    future.set_exception(StoreError(f"{result} in {self.path}"))
+                else:
                     future.set_result(result)
         else:
             _, problem, requests = message

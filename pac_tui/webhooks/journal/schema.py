@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from pac_tui.webhooks.models import Delivery, Verdict, redact_headers
+from pac_tui.webhooks.models import Delivery, Verdict, redact_headers, safe_headers, safe_text
 
 COLUMNS = (
     "id, received_at, repo, project, kind, verdict, summary, pac_event, headers, body, "
@@ -123,11 +123,15 @@ LAST_OF_REPOS = SELECT + " WHERE id IN " + NEWEST_ID_OF_REPOS
 
 
 def encode(delivery: Delivery) -> tuple[Any, ...]:
-    """A delivery's row (`INSERT_COLUMNS` but redeliveries); raises on the caller's side."""
+    """A delivery's row (`INSERT_COLUMNS` but redeliveries); raises on the caller's side.
+
+    Every text goes through `safe_text`: whatever a sender put in a header or a payload, the row
+    is one SQLite can store.
+    """
     received_at = delivery.received_at
     if received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=UTC)  # naive times are UTC by convention
-    headers = _dumps(redact_headers(delivery.headers))
+    headers = _dumps(redact_headers(safe_headers(delivery.headers)))
     body = bytes(delivery.body)
     encoding = None
     if len(body) >= MIN_BODY_TO_COMPRESS:
@@ -137,20 +141,24 @@ def encode(delivery: Delivery) -> tuple[Any, ...]:
             body, encoding = packed, ZLIB
     return (
         received_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        delivery.repo,
-        delivery.project,
-        delivery.kind,
+        _safe(delivery.repo),
+        _safe(delivery.project),
+        safe_text(delivery.kind),
         Verdict(delivery.verdict).value,
-        delivery.summary,
-        delivery.pac_event,
+        safe_text(delivery.summary),
+        _safe(delivery.pac_event),
         headers,
         body,
-        delivery.idempotency_key or None,  # an empty header is no key
-        delivery.event_uuid,
-        delivery.source,
-        _dumps(delivery.extra) if delivery.extra else None,
+        _safe(delivery.idempotency_key) or None,  # an empty header is no key
+        _safe(delivery.event_uuid),
+        safe_text(delivery.source),
+        _dumps(safe_headers(delivery.extra)) if delivery.extra else None,
         encoding,
     )
+
+
+def _safe(value: str | None) -> str | None:
+    return None if value is None else safe_text(value)
 
 
 def _dumps(value: dict[str, str]) -> str:
@@ -189,7 +197,9 @@ def decode(row: tuple[Any, ...]) -> Delivery:
         kind=kind,
         verdict=Verdict(verdict),
         summary=summary,
-        headers=json.loads(headers),
+        # Redacted on the way out too: a journal written before every credential header was
+        # redacted on the way in may still hold one.
+        headers=redact_headers(json.loads(headers)),
         body=bytes(body),
         repo=repo,
         project=project,

@@ -2,7 +2,8 @@
 
 Messages are length-prefixed `marshal` frames (both ends are this package, same interpreter):
 worker → writer `("ready",)` once listening, `(request_id, insert?, params)` per write;
-writer → worker `(True, [(request_id, result), ...])` per committed batch, or `(False, message,
+writer → worker `(True, [(request_id, result), ...])` per committed batch (a str result: that
+write alone failed), or `(False, message,
 [request_id, ...])` for a batch that failed.
 """
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from pac_tui.webhooks.journal.batch import MAX_BATCH, Appended, BatchWriter
+from pac_tui.webhooks.journal.batch import MAX_BATCH, Appended, BatchWriter, RowError
 from pac_tui.webhooks.multiproc.frames import Frames, frame
 
 _READ_SIZE = 1 << 16  # under malloc's mmap threshold: no mmap/munmap per read
@@ -147,6 +147,8 @@ class Writer:
             for (worker, request, _, _), result in zip(batch, results, strict=True):
                 if isinstance(result, Appended):
                     result = (result.id, result.duplicate)
+                elif isinstance(result, RowError):
+                    result = str(result)  # this row alone failed: ProcessWriter raises it
                 answers.setdefault(worker.index, []).append((request, result))
             for worker in self.workers:
                 if worker.index in answers:

@@ -156,3 +156,71 @@ async def test_a_second_dashboard_follows_the_journal_when_the_port_is_taken(
                 if _log(second).view:
                     break
             assert [e.repo for e in _log(second).view] == ["checked"]
+
+
+async def test_replay_from_the_detail_never_lends_the_secret_to_a_refused_delivery(
+    tmp_path: Path,
+) -> None:
+    """`r` in the detail: an accepted delivery goes out with the webhook secret; a rejected one
+    only after a confirmation, and as it came (the rule of `events replay --force`)."""
+    from datetime import UTC, datetime
+
+    from aiohttp import web
+
+    from pac_tui.core.config import parse_config
+    from pac_tui.ui.screens.confirm import ConfirmScreen
+    from pac_tui.webhooks.models import Delivery, Verdict
+
+    seen: list[dict[str, str]] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        return web.Response(text="ok")
+
+    target = web.Application()
+    target.router.add_post("/", record)
+    runner = web.AppRunner(target)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    config = parse_config(CONFIG + f'\n[webhook]\nrelay = "http://127.0.0.1:{port}/"\n', None)
+
+    def delivery(verdict: Verdict) -> Delivery:
+        return Delivery(
+            received_at=datetime(2026, 12, 3, tzinfo=UTC),
+            kind="Push Hook",
+            verdict=verdict,
+            summary="push",
+            headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "[redacted]"},
+            body=json.dumps(push_payload()).encode(),
+            repo="checked",
+            project="mike/diaspora",
+        )
+
+    app = make_app(make_context(tmp_path, config_text=CONFIG))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(EventDetailScreen(delivery(Verdict.ACCEPTED), config))
+            await pilot.pause()
+            await pilot.press("r")
+            for _ in range(100):
+                await pilot.pause(0.02)
+                if seen:
+                    break
+            assert seen[-1]["X-Gitlab-Token"] == SECRET
+
+            await pilot.press("escape")
+            app.push_screen(EventDetailScreen(delivery(Verdict.REJECTED), config))
+            await pilot.pause()
+            await pilot.press("r")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen) and len(seen) == 1
+            await pilot.press("y")
+            for _ in range(100):
+                await pilot.pause(0.02)
+                if len(seen) == 2:
+                    break
+            assert len(seen) == 2 and "X-Gitlab-Token" not in seen[-1]
+    finally:
+        await runner.cleanup()

@@ -17,8 +17,10 @@ from textual.widgets.tree import TreeNode
 from pac_tui.core.config import Config
 from pac_tui.core.errors import PacTuiError
 from pac_tui.core.models import iso_utc
-from pac_tui.webhooks.models import TOKEN_HEADER, Delivery
+from pac_tui.ui.screens.confirm import ConfirmScreen
+from pac_tui.webhooks.models import Delivery
 from pac_tui.webhooks.relay import replay
+from pac_tui.webhooks.replay_rule import needs_force, replay_headers
 from pac_tui.webhooks.summary import summarize
 
 MAX_TREE_NODES = 5_000
@@ -123,15 +125,29 @@ class EventDetailScreen(ModalScreen[None]):
                 severity="warning",
             )
             return
-        self.run_worker(self._replay(target), exit_on_error=False)
+        if not needs_force(self.delivery):
+            self.run_worker(self._replay(target), exit_on_error=False)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self._replay(target), exit_on_error=False)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Replay a delivery pac-tui refused?",
+                f"This delivery was {self.delivery.verdict.value}. It goes out to {target} as it "
+                "came, without the webhook secret: pac-tui never lends the secret to a delivery "
+                "it did not accept.",
+                "Replay",
+            ),
+            answered,
+        )
 
     async def _replay(self, target: str) -> None:
         d = self.delivery
-        headers = {k: v for k, v in d.headers.items() if k.lower() != TOKEN_HEADER.lower()}
-        if d.repo:
-            repo = next((r for r in self.config.repositories if r.name == d.repo), None)
-            if repo and repo.webhook_secret:
-                headers[TOKEN_HEADER] = repo.webhook_secret
+        repo = self.config.find(d.repo) if d.repo else None
+        headers = replay_headers(d, repo.webhook_secret if repo else None)
         try:
             status = await replay(target, headers, d.body)
         except PacTuiError as exc:

@@ -55,15 +55,16 @@ async def login_and_sync(
 ) -> LoginOutcome:
     """Run `run_login` (the browser or the device login, which stores the grant); when `repo` is
     bound, write the new grant's token (or the project token it mints) into its Secret, as a
-    refresh does. A failed login raises; a failed sync is returned for the caller to show. An
-    unbound repository never touches `clusters` (nor imports the `kubernetes` client)."""
+    refresh does, except that the new grant wins over the Secret's whatever the issue times say.
+    A failed login raises; a failed sync is returned for the caller to show. An unbound
+    repository never touches `clusters` (nor imports the `kubernetes` client)."""
     record = await run_login()
     if repo.kubernetes is None:
         return LoginOutcome(record)
     from pac_tui.kube.sync import sync
 
     try:
-        synced = await sync(repo, store, clock, clusters)
+        synced = await sync(repo, store, clock, clusters, fresh_login=True)
     except PacTuiError as exc:
         return LoginOutcome(store.get(repo.name) or record, sync_error=exc)
     return LoginOutcome(store.get(repo.name) or record, synced)

@@ -137,11 +137,15 @@ def write_tokens(
     labels: dict[str, str] | None = None,
     extra_data: dict[str, str] | None = None,
     create: bool = True,
+    replace_newer: bool = False,
 ) -> Written:
     """Store `tokens` in the Secret unless it already holds the same or a newer generation.
 
     `extra_data` (e.g. a new webhook secret) is written only into keys that are still absent.
-    With `create` False a missing Secret raises `SecretGone` instead of being created.
+    With `create` False a missing Secret raises `SecretGone` instead of being created. With
+    `replace_newer` (a grant the user has just authorized) the Secret's grant is replaced even
+    when its issue time is the same or later: issue times have one-second resolution and come
+    from different clocks, and a new login is the newest grant whatever the clocks say.
     """
     for _ in range(MAX_ATTEMPTS):
         current = read_secret(cluster, namespace, name, token_key)
@@ -157,7 +161,7 @@ def write_tokens(
             missing = {k: v for k, v in (extra_data or {}).items() if k not in current.keys}
             if not missing and current.last_error is None:
                 return Written(WriteResult.UNCHANGED, current)
-        elif held is not None and held.issued_at >= tokens.issued_at:
+        elif held is not None and held.issued_at >= tokens.issued_at and not replace_newer:
             return Written(WriteResult.NEWER_IN_CLUSTER, current)
         body = _body(current, namespace, name, token_key, tokens, labels, extra_data)
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from functools import partial
 
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Repository, TokenMode
@@ -34,10 +35,18 @@ from pac_tui.stores.file_store import TokenStore
 
 
 async def sync(
-    repo: Repository, store: TokenStore, clock: Clock, clusters: ClusterSource
+    repo: Repository,
+    store: TokenStore,
+    clock: Clock,
+    clusters: ClusterSource,
+    *,
+    fresh_login: bool = False,
 ) -> SyncResult:
     """Bring `repo`'s Secret and local record to the newest token generation; mint or rotate a
     project token when it is missing or has less than 7 days left (project-token mode).
+
+    `fresh_login` (oauth mode): the local grant was authorized a moment ago, so it replaces the
+    Secret's grant instead of being compared with it by issue time.
 
     Raises `ClusterUnavailable` (after marking the record "not synced") when the cluster cannot be
     reached; the local tokens are kept either way.
@@ -52,7 +61,7 @@ async def sync(
         )
         warnings = check_target(repo, pac)
         if binding.mode == TokenMode.OAUTH:
-            result = await _sync_oauth(repo, store, clock, cluster, pac)
+            result = await _sync_oauth(repo, store, clock, cluster, pac, fresh_login)
         else:
             result = await sync_project_token(repo, store, clock, cluster, pac, notes)
     except ClusterUnavailable as exc:
@@ -98,7 +107,12 @@ def check_target(repo: Repository, pac: PacRepository) -> tuple[str, ...]:
 
 
 async def _sync_oauth(
-    repo: Repository, store: TokenStore, clock: Clock, cluster: Cluster, pac: PacRepository
+    repo: Repository,
+    store: TokenStore,
+    clock: Clock,
+    cluster: Cluster,
+    pac: PacRepository,
+    fresh_login: bool,
 ) -> tuple[SyncAction, datetime | None]:
     ref = pac.token_secret
     stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
@@ -114,7 +128,7 @@ async def _sync_oauth(
         # rotated was refused), but the cluster holds a live one: take it back.
         _adopt_oauth(store, repo, clock, held)
         return SyncAction.ADOPTED, held.expires_at
-    if held is not None and held.issued_at > local.issued_at:
+    if held is not None and held.issued_at > local.issued_at and not fresh_login:
         _adopt_oauth(store, repo, clock, held)
         return SyncAction.ADOPTED, held.expires_at
     mine = SecretTokens(
@@ -128,7 +142,14 @@ async def _sync_oauth(
         client_id=repo.gitlab.client_id,
     )
     ref = pac.token_secret
-    written = await asyncio.to_thread(write_tokens, cluster, pac.namespace, ref.name, ref.key, mine)
+    written = await asyncio.to_thread(
+        partial(write_tokens, replace_newer=fresh_login),
+        cluster,
+        pac.namespace,
+        ref.name,
+        ref.key,
+        mine,
+    )
     if written.result is WriteResult.NEWER_IN_CLUSTER:
         newer = written.secret.tokens
         assert newer is not None

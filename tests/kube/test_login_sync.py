@@ -8,7 +8,7 @@ import asyncio
 import io
 import json
 import webbrowser
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,36 @@ async def test_login_writes_the_new_token_into_the_secret(
     status, out, err = await pac_tui(fake, s, kubeconfig, tmp_path, monkeypatch, "status", "--json")
     (row,) = json.loads(out)
     assert row["cluster"]["synced"] is True and row["cluster"]["message"] is None
+
+
+async def test_a_new_login_replaces_the_secret_whatever_the_clocks_say(
+    fake: FakeGitLab, apiserver: FakeApiServer, kubeconfig: Path, tmp_path: Path
+) -> None:
+    """Issue times have one-second resolution and come from different clocks: a login on a
+    laptop with no earlier record (another laptop, the dashboard of a new data directory) in the
+    same second as the Secret's grant, or with a clock behind the refresher's, must still put
+    the new grant in the Secret, never take the older one back."""
+    s = await bound_session(fake, apiserver, kubeconfig, tmp_path)
+    held = s.tokens()
+    for n, behind in enumerate((timedelta(0), timedelta(minutes=10))):
+        clock = ManualClock(held.issued_at - behind)
+        laptop = await login(fake, tmp_path / f"laptop-{n}", project=PROJECT, clock=clock)
+        laptop.repo = s.repo
+
+        async def again(laptop: Session = laptop) -> Any:
+            return laptop.store.get("demo")
+
+        clusters = Clusters(str(kubeconfig))
+        try:
+            outcome = await login_and_sync(laptop.repo, laptop.store, clock, clusters, again)
+        finally:
+            clusters.close()
+        fresh = laptop.tokens()
+        assert fresh.access_token != held.access_token
+        assert outcome.sync is not None and outcome.sync.action == "written"
+        assert secret_value(apiserver, "provider.token") == fresh.access_token
+        assert await bearer_works(s.repo.gitlab, fresh.access_token)
+        held = fresh
 
 
 async def test_cluster_down_during_login_keeps_the_login(

@@ -386,7 +386,9 @@ def test_long_and_hostile_text_stays_one_clean_line() -> None:
     assert summary.line.startswith("MR !2 opened: [31mred line word word")
 
 
-def test_huge_notes_are_fast() -> None:
+def test_huge_notes_take_linear_time() -> None:
+    """A megabyte of blank lines or spaces must not be scanned quadratically (which would take
+    hours); the bound is loose on purpose, the speed itself is a benchmark's business."""
     started = time.perf_counter()
     for text in ("\n" * 1_000_000, " " * 1_000_000 + "x", "/retest" + " " * 1_000_000 + "x"):
         summary = summarize("Note Hook", note_on_mr(text))
@@ -394,7 +396,7 @@ def test_huge_notes_are_fast() -> None:
     payload = load("go-gitlab/webhooks/push.json")
     payload["total_commits_count"] = 10**5000  # too long for str(): still a line
     assert_one_line(summarize("Push Hook", payload))
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 60
 
 
 def test_importing_the_module_does_not_import_textual() -> None:

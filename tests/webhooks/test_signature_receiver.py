@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiohttp import web
 
 from pac_tui.cli.main import main
 from pac_tui.core.clock import ManualClock
@@ -20,6 +21,8 @@ from pac_tui.webhooks.models import Verdict
 from pac_tui.webhooks.service import WebhookService
 from pac_tui.webhooks.signature import sign
 from tests.unit.test_relay import Target, eventually, serve
+from tests.unit.test_smee import gosmee_message, hold_open, open_stream, send, smee_message
+from tests.unit.test_smee import serve as serve_channel
 from tests.webhooks.conftest import CONFIG, SECRET, fixture
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -191,3 +194,32 @@ async def test_an_accepted_signed_delivery_reaches_pac_with_its_signature(tmp_pa
     assert body == PUSH
     for name in ("webhook-id", "webhook-timestamp", "webhook-signature", "X-Gitlab-Token"):
         assert sent[name] == headers[name]
+
+
+async def test_through_gosmee_the_signature_holds_through_smee_io_it_cannot(
+    tmp_path: Path,
+) -> None:
+    """gosmee carries GitLab's exact bytes; smee.io re-encodes the parsed body, so a signature
+    over the original bytes no longer matches: that delivery is a bad signature, said plainly."""
+    exact, reencoded = gitlab_headers(msg="via-gosmee"), gitlab_headers(msg="via-smee-io")
+
+    async def channel(request: web.Request) -> web.StreamResponse:
+        response = await open_stream(request)
+        await send(response, json.dumps(gosmee_message(exact, PUSH)), id=1)
+        await send(response, json.dumps(smee_message(reencoded, PUSH)), id=2)
+        await hold_open(request)
+        return response
+
+    async with serve_channel(channel) as url:
+        config = parse_config(SIGNED_CONFIG, tmp_path / "config.toml")
+        svc = WebhookService(config, tmp_path / "data", ManualClock(NOW), smee_url=url)
+        await svc.start("127.0.0.1", 0)
+        try:
+            await eventually(lambda: len(svc.journal.recent(10)) == 2)  # type: ignore[attr-defined]
+            by_key = {d.idempotency_key: d for d in svc.journal.recent(10)}  # type: ignore[attr-defined]
+        finally:
+            await svc.stop()
+    assert by_key["via-gosmee"].verdict is Verdict.ACCEPTED
+    assert by_key["via-gosmee"].source == "smee"
+    assert by_key["via-smee-io"].verdict is Verdict.REJECTED
+    assert by_key["via-smee-io"].extra["signature"] == "bad signature"

@@ -6,6 +6,8 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pac_tui.core.config.signing import signing_key
 from pac_tui.webhooks.signature import SignatureProblem, check, sign, verify
@@ -130,3 +132,29 @@ def test_the_raw_bytes_are_signed_even_when_they_are_not_utf8() -> None:
 
 def test_without_a_signing_token_nothing_is_checked() -> None:
     assert check(None, {}, b"anything", SIGNED_AT) is None
+
+
+def test_a_lone_surrogate_from_a_smee_message_fails_cleanly() -> None:
+    odd = headers(**{"webhook-id": "msg_\ud800"})  # json.loads accepts "\\ud800"; aiohttp never
+    assert verify(KEY, odd, SPEC_BODY, SIGNED_AT) is SignatureProblem.BAD
+
+
+ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    msg_id=ANY_TEXT,
+    stamp=st.one_of(ANY_TEXT, st.integers(0, 2**40).map(str)),
+    sent=st.one_of(ANY_TEXT, st.lists(ANY_TEXT, max_size=4).map(" ".join)),
+    body=st.binary(max_size=200),
+)
+def test_anything_sent_gives_a_verdict_never_an_exception(
+    msg_id: str, stamp: str, sent: str, body: bytes
+) -> None:
+    sent_headers = {"webhook-id": msg_id, "webhook-timestamp": stamp, "webhook-signature": sent}
+    assert verify(KEY, sent_headers, body, SIGNED_AT) in (*SignatureProblem, None)
+    if verify(KEY, sent_headers, body, SIGNED_AT) is None:  # only a real signature passes
+        assert any(
+            entry == sign(KEY, msg_id.strip(), stamp.strip(), body) for entry in sent.split(" ")
+        )

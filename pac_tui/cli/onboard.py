@@ -68,7 +68,14 @@ def add_parsers(sub: Any) -> None:
 def cmd_onboard(ctx: Context, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from pac_tui.onboard import binding_for, onboard, save_binding, save_webhook_secret
+    from pac_tui.onboard import (
+        binding_for,
+        onboard,
+        save_binding,
+        save_signing_token,
+        save_webhook_secret,
+        signing_token_for,
+    )
 
     repo = ctx.config.repository(args.repo)
     binding = binding_for(
@@ -88,13 +95,16 @@ def cmd_onboard(ctx: Context, args: argparse.Namespace) -> int:
             ctx.clusters,
             controller_url=args.controller_url,
             dry_run=args.dry_run,
+            signing_token=signing_token_for(ctx.config, repo),
         )
     )
-    saved = recorded = False
+    saved = recorded = signing = False
     if not args.dry_run and repo.kubernetes != binding:
         saved = save_binding(ctx.config_path, repo.name, binding)
     if result.webhook_secret is not None:  # pac-tui's receiver checks what PAC checks
         recorded = save_webhook_secret(ctx.config_path, repo.name, result.webhook_secret)
+    if result.signing_token is not None:  # the hook signs: the receiver requires it from now on
+        signing = save_signing_token(ctx.config_path, repo.name, result.signing_token)
     for warning in result.warnings:
         print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
     if args.json:
@@ -102,8 +112,9 @@ def cmd_onboard(ctx: Context, args: argparse.Namespace) -> int:
             ctx.out,
             {
                 **result.to_json(),
-                "config_updated": saved or recorded,
+                "config_updated": saved or recorded or signing,
                 "webhook_secret_recorded": recorded,
+                "webhook_signing_token_recorded": signing,
             },
         )
         return 0
@@ -115,6 +126,12 @@ def cmd_onboard(ctx: Context, args: argparse.Namespace) -> int:
         print(
             f"Config: webhook_secret of {repo.name} written to {ctx.config_path} (pac-tui's "
             "receiver relays to PAC, so it checks deliveries against PAC's webhook secret)",
+            file=ctx.out,
+        )
+    if signing:
+        print(
+            f"Config: webhook_signing_token of {repo.name} written to {ctx.config_path} (GitLab "
+            "signs the hook's deliveries with it; pac-tui's receiver requires the signature)",
             file=ctx.out,
         )
     return 0

@@ -1,7 +1,11 @@
 """The project webhook that sends PAC its events.
 
 GitLab never returns a hook's secret token, so pac-tui cannot tell whether a hook carries the right
-one: `update_hook` always sends it again.
+one: `update_hook` always sends it again. The same holds for a signing token (`signing_token`, a
+`whsec_…` Standard Webhooks secret that makes GitLab sign each delivery): GitLab only says whether
+the hook has one (`signing_token_present`). An instance without signed webhooks (older, or with the
+`webhook_signing_token` feature off) silently ignores the field and does not report it: the hook
+GitLab answers with then says so (`signing_token_present` None or False).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class ProjectHook:
     merge_requests_events: bool
     note_events: bool
     enable_ssl_verification: bool
+    signing_token_present: bool | None = None  # None: the instance does not report it
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> ProjectHook:
@@ -37,6 +42,9 @@ class ProjectHook:
             merge_requests_events=bool(data.get("merge_requests_events")),
             note_events=bool(data.get("note_events")),
             enable_ssl_verification=bool(data.get("enable_ssl_verification")),
+            signing_token_present=(
+                bool(data["signing_token_present"]) if "signing_token_present" in data else None
+            ),
         )
 
     def sends(self, events: Iterable[str] = PAC_EVENTS) -> bool:
@@ -59,14 +67,21 @@ def find_hook(hooks: Iterable[ProjectHook], url: str) -> ProjectHook | None:
 
 
 def _settings(
-    url: str, token: str, events: Iterable[str], enable_ssl_verification: bool
+    url: str,
+    token: str,
+    events: Iterable[str],
+    enable_ssl_verification: bool,
+    signing_token: str | None = None,
 ) -> dict[str, Any]:
     chosen = set(events)
     unknown = chosen - set(PAC_EVENTS)
     if unknown:
         raise ValueError(f"not a PAC event: {', '.join(sorted(unknown))}")
     flags = {event: event in chosen for event in PAC_EVENTS}
-    return {"url": url, "token": token, "enable_ssl_verification": enable_ssl_verification, **flags}
+    body = {"url": url, "token": token, "enable_ssl_verification": enable_ssl_verification}
+    if signing_token is not None:
+        body["signing_token"] = signing_token
+    return {**body, **flags}
 
 
 async def create_hook(
@@ -77,9 +92,11 @@ async def create_hook(
     *,
     events: Iterable[str] = PAC_EVENTS,
     enable_ssl_verification: bool = True,
+    signing_token: str | None = None,
 ) -> ProjectHook:
-    """Add a hook that posts `events` to `url` with `token` as ``X-Gitlab-Token``."""
-    body = _settings(url, token, events, enable_ssl_verification)
+    """Add a hook that posts `events` to `url` with `token` as ``X-Gitlab-Token`` (and signs its
+    deliveries with `signing_token` where the instance can)."""
+    body = _settings(url, token, events, enable_ssl_verification, signing_token)
     path = f"/projects/{project_id(project)}/hooks"
     try:
         data = await api.post(path, action="add a webhook", project=project, json=body)
@@ -97,9 +114,11 @@ async def update_hook(
     *,
     events: Iterable[str] = PAC_EVENTS,
     enable_ssl_verification: bool = True,
+    signing_token: str | None = None,
 ) -> ProjectHook:
-    """Point hook `hook_id` at `url` with `token` and exactly `events` among the PAC events."""
-    body = _settings(url, token, events, enable_ssl_verification)
+    """Point hook `hook_id` at `url` with `token` and exactly `events` among the PAC events (and
+    `signing_token`, when given)."""
+    body = _settings(url, token, events, enable_ssl_verification, signing_token)
     path = f"/projects/{project_id(project)}/hooks/{hook_id}"
     try:
         data = await api.put(path, action=f"update webhook {hook_id}", project=project, json=body)

@@ -11,7 +11,9 @@ Three things are put in place, each reported as created / updated / unchanged:
    `webhook_secret`, else a random one), then the provider token through `pac_tui.kube.sync`, the
    same code as `pac-tui sync`, so the two token modes live in one place;
 3. the GitLab project hook posting push, tag push, merge request and note events to the controller
-   URL, with the webhook secret as its token and SSL verification on.
+   URL, with the webhook secret as its token and SSL verification on; and, when pac-tui's receiver
+   is in the path or the config has one, a signing token (`signing_token_for`), which only an
+   instance with signed webhooks takes (the hook GitLab answers with says whether it did).
 
 Everything is read first (the plan), then written (apply), so a refusal that can be seen up front
 (project not found, role too low for the hook) stops the run before anything is written. A
@@ -36,7 +38,13 @@ YAML shown), `apply` (the writes), `run` (`onboard` itself), `result` (`Item`, `
 from __future__ import annotations
 
 from pac_tui.onboard.apply import MAX_ATTEMPTS
-from pac_tui.onboard.binding import binding_for, save_binding, save_webhook_secret
+from pac_tui.onboard.binding import (
+    binding_for,
+    save_binding,
+    save_signing_token,
+    save_webhook_secret,
+    signing_token_for,
+)
 from pac_tui.onboard.read import (
     ClusterView,
     GitLabView,
@@ -89,6 +97,8 @@ __all__ = [
     "read_gitlab",
     "read_repository_object",
     "save_binding",
+    "save_signing_token",
     "save_webhook_secret",
+    "signing_token_for",
     "wanted_spec",
 ]

@@ -24,7 +24,7 @@ from pac_tui.kube.repositories import (
 from pac_tui.kube.secrets import MANAGED_BY, b64encode_text, read_secret
 from pac_tui.kube.sync import sync
 from pac_tui.kube.sync_result import SyncAction
-from pac_tui.onboard.plan import events_detail
+from pac_tui.onboard.plan import events_detail, signing_note, signing_to_set
 from pac_tui.onboard.read import ClusterView, GitLabView
 from pac_tui.onboard.result import CREATED, UNCHANGED, UPDATED, Item
 from pac_tui.onboard.vocabulary import hook_problems
@@ -156,9 +156,18 @@ def _ensure_key(cluster: Cluster, namespace: str, ref: SecretRef, value: str) ->
 
 
 async def apply_hook(
-    api: GitLabApi, repo: Repository, lab: GitLabView, url: str, webhook: str, *, renew: bool
-) -> Item:
-    """Create the hook, or update it when it is wrong or carries an old webhook secret.
+    api: GitLabApi,
+    repo: Repository,
+    lab: GitLabView,
+    url: str,
+    webhook: str,
+    *,
+    renew: bool,
+    signing_token: str | None = None,
+) -> tuple[Item, bool]:
+    """Create the hook, or update it when it is wrong or carries an old webhook secret; with
+    `signing_token`, also when it lacks that signing token. Returns the item and whether the hook
+    GitLab answered with has a signing token (an instance without signed webhooks ignores it).
 
     A 409 on create means a hook for that URL appeared meanwhile: it is adopted and updated.
     """
@@ -167,8 +176,10 @@ async def apply_hook(
     found = find_hook(lab.hooks, url)
     if found is None:
         try:
-            created = await create_hook(api, project, url, webhook)
-            return Item("Hook", url, CREATED, f"hook #{created.id}: {events_detail()}")
+            created = await create_hook(api, project, url, webhook, signing_token=signing_token)
+            signed = bool(signing_token) and created.signing_token_present is True
+            detail = f"hook #{created.id}: {events_detail()}{signing_note(signing_token, signed)}"
+            return Item("Hook", url, CREATED, detail), signed
         except GitLabApiError as exc:
             if exc.status != 409:
                 raise
@@ -177,8 +188,15 @@ async def apply_hook(
                 raise
             renew = True
     problems = hook_problems(found)
-    if not problems and not renew:
-        return Item("Hook", url, UNCHANGED, f"hook #{found.id}")
-    updated = await update_hook(api, project, found.id, url, webhook)
-    why = ", ".join(problems) if problems else "webhook secret set"
-    return Item("Hook", url, UPDATED, f"hook #{updated.id}: fixed {why}")
+    resign = signing_to_set(repo, found, signing_token)
+    if not problems and not renew and not resign:
+        signed = bool(signing_token) and found.signing_token_present is True
+        detail = f"hook #{found.id}{signing_note(signing_token, signed)}"
+        return Item("Hook", url, UNCHANGED, detail), signed
+    updated = await update_hook(api, project, found.id, url, webhook, signing_token=signing_token)
+    signed = bool(signing_token) and updated.signing_token_present is True
+    note = signing_note(signing_token, signed)
+    if not problems and not renew and not signed:  # only the signing token, and GitLab ignored it
+        return Item("Hook", url, UNCHANGED, f"hook #{updated.id}{note}"), False
+    why = ", ".join(problems) or ("webhook secret set" if renew else "signing token set")
+    return Item("Hook", url, UPDATED, f"hook #{updated.id}: fixed {why}{note}"), signed

@@ -4,7 +4,9 @@
 (or makes one); `save_binding` writes it into the config file (tomlkit: comments kept).
 `save_webhook_secret` records the webhook secret onboarding gave PAC and the hook, when pac-tui's
 own receiver is in the delivery path (`[webhook] relay`): it must check deliveries against the
-same secret as PAC, or its verdicts and PAC's differ.
+same secret as PAC, or its verdicts and PAC's differ. For the same receiver `signing_token_for`
+gives the hook a signing token (the config's, else a new one), and `save_signing_token` records
+it once GitLab has taken it: the receiver then requires GitLab's signature.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from typing import Any
 
 from pac_tui.core.config import (
     TOKEN_MODES,
+    Config,
     KubernetesBinding,
     Repository,
     TokenMode,
     parse_config,
     parse_kubernetes_binding,
 )
-from pac_tui.core.config.write import set_binding, set_webhook_secret
+from pac_tui.core.config.signing import new_signing_token
+from pac_tui.core.config.write import set_binding, set_webhook_secret, set_webhook_signing_token
 from pac_tui.core.errors import ConfigError, UsageError
 
 
@@ -125,4 +129,29 @@ def save_webhook_secret(path: Path, repo_name: str, secret: str) -> bool:
     if not config.webhook.relay or config.repository(repo_name).webhook_secret == secret:
         return False
     set_webhook_secret(path, repo_name, secret)
+    return True
+
+
+def signing_token_for(config: Config, repo: Repository) -> str | None:
+    """The signing token onboarding gives the hook: the repository's own `webhook_signing_token`,
+    else a new one when pac-tui's receiver is in the delivery path (`[webhook] relay`), else None:
+    PAC itself ignores signatures, so only pac-tui's receiver has a use for one."""
+    if repo.webhook_signing_token is not None:
+        return repo.webhook_signing_token
+    return new_signing_token() if config.webhook.relay else None
+
+
+def save_signing_token(path: Path, repo_name: str, token: str) -> bool:
+    """Record `token`, which the hook now signs with, as `repo_name`'s `webhook_signing_token`;
+    False when the config already says so. Only a token GitLab took belongs there: with one the
+    receiver rejects every unsigned delivery."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the config {path} to record the signing token: {exc}"
+        ) from None
+    if parse_config(text, path).repository(repo_name).webhook_signing_token == token:
+        return False
+    set_webhook_signing_token(path, repo_name, token)
     return True

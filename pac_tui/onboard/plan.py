@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pac_tui.core.config import KubernetesBinding, Repository, TokenMode
-from pac_tui.gitlab.hooks import PAC_EVENTS, find_hook
+from pac_tui.gitlab.hooks import PAC_EVENTS, ProjectHook, find_hook
 from pac_tui.gitlab.projects import MAINTAINER, Project, role_name
 from pac_tui.kube.repositories import SecretRef
 from pac_tui.onboard.read import ClusterView, GitLabView
@@ -32,6 +32,7 @@ def planned_items(
     url: str,
     token_ref: SecretRef,
     webhook_ref: SecretRef,
+    signing_token: str | None = None,
 ) -> tuple[Item, ...]:
     ns = binding.namespace
     key = f"{ns}/{binding.repository}"
@@ -49,13 +50,35 @@ def planned_items(
         hook = Item("Hook", url, NOT_CHECKED, "GitLab not reachable")
     else:
         found = find_hook(lab.hooks, url)
+        signing = "; signing token to set" if signing_token else ""
         if found is None:
-            hook = Item("Hook", url, WOULD_CREATE, events_detail())
-        elif hook_problems(found) or view.value(webhook_ref) is None:
-            hook = Item("Hook", url, WOULD_UPDATE, f"hook #{found.id}")
+            hook = Item("Hook", url, WOULD_CREATE, events_detail() + signing)
+        elif (
+            hook_problems(found)
+            or view.value(webhook_ref) is None
+            or signing_to_set(repo, found, signing_token)
+        ):
+            hook = Item("Hook", url, WOULD_UPDATE, f"hook #{found.id}{signing}")
         else:
             hook = Item("Hook", url, UNCHANGED, f"hook #{found.id}")
     return resource, secret, hook
+
+
+def signing_to_set(repo: Repository, hook: ProjectHook, signing_token: str | None) -> bool:
+    """Whether an existing hook needs `signing_token` sent: a new token, or a hook without one.
+    Never on an instance that does not report signing tokens: it ignores the field."""
+    if signing_token is None or hook.signing_token_present is None:
+        return False
+    return signing_token != repo.webhook_signing_token or not hook.signing_token_present
+
+
+def signing_note(signing_token: str | None, signed: bool) -> str:
+    """What the hook's item says about signing (nothing when no signing token was wanted)."""
+    if signing_token is None:
+        return ""
+    if signed:
+        return "; deliveries signed (signing token set)"
+    return "; this GitLab does not sign webhooks: it ignored the signing token"
 
 
 def _planned_secret(

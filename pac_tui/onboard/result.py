@@ -36,6 +36,9 @@ class OnboardResult:
     # The webhook secret the Secret and the hook now share (not in a dry run). Never printed nor
     # in to_json: the command records it in the config when pac-tui's receiver relays to PAC.
     webhook_secret: str | None = field(default=None, repr=False)
+    # The signing token the hook now signs deliveries with (None: none, or GitLab ignored it).
+    # Never printed either: the command records it as the repository's webhook_signing_token.
+    signing_token: str | None = field(default=None, repr=False)
 
     @property
     def changed(self) -> bool:

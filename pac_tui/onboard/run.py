@@ -33,11 +33,14 @@ async def onboard(
     *,
     controller_url: str | None,
     dry_run: bool = False,
+    signing_token: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> OnboardResult:
     """Onboard `repo` (its `kubernetes` binding set; see `binding_for`). See `pac_tui.onboard`.
 
     `controller_url` may be None when the Repository resource already records one.
+    `signing_token` (see `signing_token_for`) goes on the hook where the instance signs webhooks;
+    the result's `signing_token` says whether it took it.
     `transport` is for tests (the GitLab calls of the hook and the checks).
     """
     if repo.kubernetes is None:
@@ -86,11 +89,12 @@ async def onboard(
         held_webhook = view.value(webhook_ref)
         webhook = held_webhook or repo.webhook_secret or secrets.token_urlsafe(32)
         yamls = (repository_yaml(wanted), secret_yaml(binding, token_ref, webhook_ref))
+        hook_shown = hook_settings(url, signing_token is not None)
         if dry_run:
-            items = planned_items(repo, binding, view, lab, wanted, url, token_ref, webhook_ref)
-            return OnboardResult(
-                repo.name, True, items, tuple(warnings), *yamls, hook_settings(url)
+            items = planned_items(
+                repo, binding, view, lab, wanted, url, token_ref, webhook_ref, signing_token
             )
+            return OnboardResult(repo.name, True, items, tuple(warnings), *yamls, hook_shown)
 
         cluster = await asyncio.to_thread(clusters.get, binding.context)
         resource = await asyncio.to_thread(
@@ -103,13 +107,23 @@ async def onboard(
         secret = await apply_secret(
             repo, store, clock, clusters, cluster, view, token_ref, webhook_ref, webhook
         )
-        hook = await apply_hook(api, repo, lab, url, webhook, renew=held_webhook is None)
+        hook, signed = await apply_hook(
+            api, repo, lab, url, webhook, renew=held_webhook is None, signing_token=signing_token
+        )
+        if signing_token is not None and signing_token == repo.webhook_signing_token and not signed:
+            warnings.append(
+                f"GitLab ignored the hook's signing token (it does not sign webhooks), so "
+                f"deliveries come unsigned, and pac-tui's receiver rejects them while {repo.name} "
+                "has a webhook_signing_token: remove it from the config, or have the instance's "
+                "signed webhooks turned on (GitLab's webhook_signing_token feature) and run again"
+            )
         return OnboardResult(
             repo.name,
             False,
             (resource, secret, hook),
             tuple(warnings),
             *yamls,
-            hook_settings(url),
+            hook_shown,
             webhook_secret=webhook,
+            signing_token=signing_token if signed else None,
         )

@@ -51,13 +51,14 @@ def wanted_spec(
     return {"url": project_url(repo), "git_provider": provider}
 
 
-def hook_settings(controller_url: str) -> dict[str, Any]:
-    """The hook as it is sent to GitLab, its token REDACTED."""
+def hook_settings(controller_url: str, signed: bool = False) -> dict[str, Any]:
+    """The hook as it is sent to GitLab, its token (and signing token) REDACTED."""
     return {
         "url": controller_url,
         **{event: True for event in PAC_EVENTS},
         "enable_ssl_verification": True,
         "token": REDACTED,
+        **({"signing_token": REDACTED} if signed else {}),
     }
 
 

@@ -2,9 +2,10 @@
 
 A 2xx goes out only once the delivery is committed to the journal (group commit keeps that cheap
 under load). Nothing a client sends can cause a 5xx: bad JSON is a 400, a wrong token a 401, a
-body over 25 MB a 413, too many refused deliveries from one address a 429 (limits.py, which also
-caps what is kept of a delivery nobody can vouch for). The token header's value is compared in
-constant time and never stored.
+missing, bad or stale signature (for a repository with a signing token: signature.py) a 401
+saying which, a body over 25 MB a 413, too many refused deliveries from one address a 429
+(limits.py, which also caps what is kept of a delivery nobody can vouch for). The token header's
+value is compared in constant time and never stored.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aiohttp import web
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Config
 from pac_tui.core.errors import PacTuiError
+from pac_tui.webhooks import signature
 from pac_tui.webhooks.callbacks import MaybeAwaitable, run_callback
 from pac_tui.webhooks.journal import JournalWriter
 from pac_tui.webhooks.limits import REFUSED, RefusalLimiter, cap_unvouched
@@ -133,8 +135,11 @@ class Receiver:
                 {"error": "the delivery could not be stored; retry later"}, status=503
             )
         status = {Verdict.REJECTED: 401, Verdict.MALFORMED: 400}.get(delivery.verdict, 200)
+        answer = {"id": delivery.id, "verdict": delivery.verdict.value}
+        if "signature" in delivery.extra:  # which signature check failed, in fixed words
+            answer["error"] = delivery.extra["signature"]
         return web.Response(
-            body=orjson.dumps({"id": delivery.id, "verdict": delivery.verdict.value}),
+            body=orjson.dumps(answer),
             status=status,
             content_type="application/json",
         )
@@ -188,9 +193,14 @@ class Receiver:
             else None
         )
         sent = lowered.get(TOKEN_HEADER.lower(), "")
-        line, refusal = summary.line, None
+        line, refusal, extra = summary.line, None, {}
+        token = repo.webhook_signing_token if repo else None
+        unsigned = signature.check(token, lowered, body, self.clock.now())
         if repo is None:
             verdict = Verdict.UNKNOWN_REPO
+        elif unsigned is not None:  # a signing token: a valid, fresh signature is needed too
+            verdict, refusal, extra = Verdict.REJECTED, str(unsigned), {"signature": str(unsigned)}
+            line = signature.rejected_line(summary.line, unsigned, lowered)
         elif repo.webhook_secret is None:
             verdict = Verdict.UNVERIFIED
             refusal = pac_refusal(None, sent)  # PAC refuses what pac-tui cannot check: say so
@@ -209,6 +219,7 @@ class Receiver:
                 repo=repo.name if repo else None,
                 project=summary.project,
                 pac_event=None if refusal else summary.pac_event,  # what PAC's Validate refuses
+                extra=extra,
                 **common,
             )
         )

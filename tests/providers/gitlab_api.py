@@ -22,13 +22,16 @@ alike can use it. Tests set state between calls (not while a call runs)::
 Knobs: `outage` (every request answers that HTTP status), `oauth_scopes` (the scopes every OAuth
 token is taken to have, to produce ``insufficient_scope``), `bearer_always_expired` (every OAuth
 token is refused as expired, even a fresh one), `block_local_webhooks` (hook URLs on loopback are
-refused, GitLab's default), `today` (the date token expiry is judged by), `after_next` (something
-that happens between two calls of a client).
+refused, GitLab's default), `signed_webhooks` (hooks take a `signing_token` and report
+`signing_token_present`, as GitLab does with its `webhook_signing_token` feature on; off, the field
+is ignored and not reported, as by an older GitLab), `today` (the date token expiry is judged by),
+`after_next` (something that happens between two calls of a client).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import itertools
 import secrets
@@ -243,6 +246,7 @@ class FakeGitLab:
         self.oauth_scopes: tuple[str, ...] | None = None
         self.bearer_always_expired = False
         self.block_local_webhooks = False
+        self.signed_webhooks = False
         self.today: date | None = None
         self._ids = itertools.count(1)
         self._after: dict[str, Callable[[], object]] = {}
@@ -633,7 +637,28 @@ class FakeGitLab:
         return project
 
     def _hook_entity(self, project: FakeProject, hook: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in hook.items() if k != "token"} | {"project_id": project.id}
+        entity = {k: v for k, v in hook.items() if k not in ("token", "signing_token")}
+        if self.signed_webhooks:  # never the tokens themselves, only whether there is one
+            entity["token_present"] = bool(hook.get("token"))
+            entity["signing_token_present"] = bool(hook.get("signing_token"))
+        return entity | {"project_id": project.id}
+
+    def _signing_token_error(self, body: dict[str, Any]) -> web.Response | None:
+        """GitLab validates a signing token (whsec_ + base64 of a 32-byte key) when it takes one,
+        and ignores the field entirely without the feature."""
+        if not self.signed_webhooks:
+            body.pop("signing_token", None)
+            return None
+        token = body.get("signing_token")
+        if token is None:
+            return None
+        try:
+            key = base64.b64decode(str(token).removeprefix("whsec_"), validate=True)
+        except ValueError:
+            key = b""
+        if not str(token).startswith("whsec_") or len(key) != 32:
+            return _json({"message": {"signing_token": ["is not a valid signing token"]}}, 400)
+        return None
 
     async def _hooks(self, request: web.Request, caller: Caller) -> web.Response:
         project = self._hook_project(request, caller)
@@ -658,7 +683,7 @@ class FakeGitLab:
         body = await _body(request)
         if not body.get("url"):
             return _json({"error": "url is missing"}, 400)
-        if error := self._hook_url_error(body["url"]):
+        if error := self._hook_url_error(body["url"]) or self._signing_token_error(body):
             return error
         hook: dict[str, Any] = {
             "id": next(self._ids),
@@ -702,6 +727,8 @@ class FakeGitLab:
         if not body:
             return _json({"error": "No parameters provided"}, 400)
         if "url" in body and (error := self._hook_url_error(body["url"])):
+            return error
+        if error := self._signing_token_error(body):
             return error
         _apply_hook_settings(hook, body)
         return _json(self._hook_entity(project, hook))
@@ -851,7 +878,8 @@ def _apply_hook_settings(hook: dict[str, Any], body: dict[str, Any]) -> None:
         if key in body:
             value = body[key]
             hook[key] = value if isinstance(value, bool) else str(value).lower() == "true"
-    for key in ("url", "token", "name", "description", "push_events_branch_filter"):
+    kept = ("url", "token", "signing_token", "name", "description", "push_events_branch_filter")
+    for key in kept:
         if key in body:
             hook[key] = body[key]
 

@@ -28,6 +28,7 @@ from pac_tui.core.config.model import (
     TokenMode,
     WebhookSettings,
 )
+from pac_tui.core.config.signing import SIGNING_KEY, signing_key
 from pac_tui.core.errors import ConfigError
 from pac_tui.core.paths import config_path
 
@@ -35,7 +36,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 PROJECT_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$")
 
 _GITLAB_KEYS = {"url", "client_id", "client_secret", "scopes", "redirect_uri"}
-_REPOSITORY_KEYS = {"name", "project", "gitlab", "webhook_secret", "kubernetes"}
+_REPOSITORY_KEYS = {"name", "project", "gitlab", "webhook_secret", "kubernetes", SIGNING_KEY}
 _KUBERNETES_KEYS = {"context", "namespace", "repository", "mode", "token_days", "gateway"}
 _K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _WEBHOOK_KEYS = {"host", "port", "relay", "smee", "buffer", "retention"}
@@ -299,6 +300,13 @@ def _repository(
     secret = table.get("webhook_secret")
     if secret is not None:
         secret = _string(path, f"{where}.webhook_secret", secret)
+    signing = table.get(SIGNING_KEY)
+    if signing is not None:
+        signing = _string(path, f"{where}.{SIGNING_KEY}", signing)
+        try:
+            signing_key(signing)
+        except ValueError as exc:  # says what is wrong, never the value
+            raise ConfigError(path, f"{where}.{SIGNING_KEY}", str(exc)) from None
     binding = None
     if "kubernetes" in table:
         binding = _kubernetes(path, f"{where}.kubernetes", table["kubernetes"])
@@ -308,6 +316,7 @@ def _repository(
         gitlab=gitlab[gitlab_key],
         webhook_secret=secret,
         kubernetes=binding,
+        webhook_signing_token=signing,
     )
 
 

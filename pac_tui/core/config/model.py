@@ -103,6 +103,13 @@ class Repository:
     gitlab: GitLabApp
     webhook_secret: str | None = field(default=None, repr=False)
     kubernetes: KubernetesBinding | None = None
+    # `whsec_…`: the receiver then requires GitLab's webhook signature (see core.config.signing).
+    webhook_signing_token: str | None = field(default=None, repr=False)
+
+    @property
+    def signs_webhooks(self) -> bool:
+        """Whether deliveries must carry a valid signature; all that is ever shown of the token."""
+        return self.webhook_signing_token is not None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ is written atomically with mode 0600 (it may hold a client secret and webhook se
 
 `pac-tui onboard` records a repository's `[repositories.kubernetes]` table here too
 (`set_binding`), and the webhook secret it set when pac-tui's receiver relays to PAC
-(`set_webhook_secret`): edited in place with tomlkit, validated and written the same way.
+(`set_webhook_secret`) and the signing token it set on the hook (`set_webhook_signing_token`):
+edited in place with tomlkit, validated and written the same way.
 """
 
 from __future__ import annotations
@@ -176,6 +177,17 @@ def set_webhook_secret(path: Path, repo_name: str, value: str) -> None:
 
     Kept, validated and written as `set_binding` does (the file is mode 0600: it holds secrets).
     """
+    _set_secret(path, repo_name, "webhook_secret", value)
+
+
+def set_webhook_signing_token(path: Path, repo_name: str, value: str) -> None:
+    """Make `value` (`whsec_…`) the `webhook_signing_token` of the repository named `repo_name`:
+    the receiver then requires the signature GitLab makes with it. Written as `set_webhook_secret`.
+    """
+    _set_secret(path, repo_name, "webhook_signing_token", value)
+
+
+def _set_secret(path: Path, repo_name: str, key: str, value: str) -> None:
     text = _read(path)
     parse_config(text, path).repository(repo_name)  # a broken file or unknown name stops here
     try:
@@ -183,10 +195,10 @@ def set_webhook_secret(path: Path, repo_name: str, value: str) -> None:
     except TOMLKitError as exc:
         raise ConfigError(path, None, f"cannot be edited safely: {exc}") from None
     entry = next(e for e in document["repositories"] if e.get("name") == repo_name)
-    entry["webhook_secret"] = value
+    entry[key] = value
     new_text = tomlkit.dumps(document)
-    if parse_config(new_text, path).repository(repo_name).webhook_secret != value:
-        raise ConfigError(path, None, "cannot be edited safely: the webhook secret did not land")
+    if getattr(parse_config(new_text, path).repository(repo_name), key) != value:
+        raise ConfigError(path, None, f"cannot be edited safely: the {key} did not land")
     _write_atomically(path, new_text)
 
 

@@ -156,9 +156,12 @@ def _explain(exc: GitLabApiError, project: ProjectRef, hook_id: int, action: str
 
 async def hook_states(api: GitLabApi, project: ProjectRef) -> list[HookState]:
     """The project's hooks with GitLab's ``alert_status`` (needs the Maintainer role)."""
-    items = await api.get_all(
-        f"/projects/{project_id(project)}/hooks", action="list the webhooks", project=project
-    )
+    try:
+        items = await api.get_all(
+            f"/projects/{project_id(project)}/hooks", action="list the webhooks", project=project
+        )
+    except GitLabApiError as exc:
+        raise _explain(exc, project, 0, "list the webhooks") from None
     return [HookState.from_api(item) for item in items]
 
 

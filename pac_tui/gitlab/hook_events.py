@@ -114,6 +114,14 @@ class HookState:
     def enabled(self) -> bool:
         return self.alert_status == EXECUTABLE
 
+    def disabled_text(self) -> str | None:
+        """How GitLab disabled the hook, in words; None while it delivers."""
+        if self.enabled:
+            return None
+        how = "for now" if self.alert_status == "temporarily_disabled" else "for good"
+        until = f" until {self.disabled_until:%Y-%m-%d %H:%M} UTC" if self.disabled_until else ""
+        return f"disabled {how} by GitLab after repeated failures ({self.alert_status}{until})"
+
 
 def _headers(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

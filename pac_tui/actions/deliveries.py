@@ -36,7 +36,12 @@ from pac_tui.core.clock import Clock
 from pac_tui.core.config import Repository
 from pac_tui.core.errors import PacTuiError
 from pac_tui.gitlab.api import GitLabApi
-from pac_tui.gitlab.hook_events import HookEvent, HookState, hook_states, list_hook_events
+from pac_tui.gitlab.hook_events import (
+    HookEvent,
+    HookState,
+    hook_states,
+    list_hook_events,
+)
 from pac_tui.gitlab.hooks import PAC_EVENTS
 from pac_tui.gitlab.projects import TEKTON_DIR, tekton_files
 from pac_tui.oauth.token_source import repository_api
@@ -251,7 +256,8 @@ def why_nothing_ran(
 # ---- gathering ---------------------------------------------------------------------------------
 
 
-def _view(event: HookEvent, hook: HookState | None) -> DeliveryView:
+def view_of(event: HookEvent, hook: HookState | None) -> DeliveryView:
+    """One delivery, read: its summary, what PAC makes of it, its commits and branch."""
     summary = summarize(event.header("X-Gitlab-Event") or "", event.request_data)
     return DeliveryView(
         event=event,
@@ -321,7 +327,7 @@ async def deliveries_report(
         by_id = {h.hook.id: h for h in chosen}
         events = [e for batch in lists for e in batch]
         events.sort(key=lambda e: (e.created_at is not None, e.created_at, e.id), reverse=True)
-        views = [_view(e, by_id.get(e.hook_id)) for e in events]
+        views = [view_of(e, by_id.get(e.hook_id)) for e in events]
         if facts is not None:
             join_runs(views, facts.runs)
         if failed:

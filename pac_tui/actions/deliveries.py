@@ -41,6 +41,7 @@ from pac_tui.gitlab.hook_events import (
     HookState,
     hook_states,
     list_hook_events,
+    newest_first,
 )
 from pac_tui.gitlab.hooks import PAC_EVENTS
 from pac_tui.gitlab.projects import TEKTON_DIR, tekton_files
@@ -326,8 +327,7 @@ async def deliveries_report(
         )
         by_id = {h.hook.id: h for h in chosen}
         events = [e for batch in lists for e in batch]
-        events.sort(key=lambda e: (e.created_at is not None, e.created_at, e.id), reverse=True)
-        views = [view_of(e, by_id.get(e.hook_id)) for e in events]
+        views = [view_of(e, by_id.get(e.hook_id)) for e in newest_first(events)]
         if facts is not None:
             join_runs(views, facts.runs)
         if failed:

@@ -78,13 +78,10 @@ def cmd_deliveries(ctx: Context, args: argparse.Namespace) -> int:
 def print_report(ctx: Context, report: DeliveriesReport) -> None:
     for state in report.hooks:
         if not state.enabled:
-            until = (
-                f" until {state.disabled_until:%Y-%m-%d %H:%M} UTC" if state.disabled_until else ""
-            )
             print(
-                f"hook #{state.hook.id} → {state.hook.url}: disabled by GitLab "
-                f"({state.alert_status}{until}); fix the cause, then send a test event "
-                "(GitLab: Settings > Webhooks > Test), which re-enables it when it succeeds",
+                f"hook #{state.hook.id} → {state.hook.url}: {state.disabled_text()}; fix the "
+                "cause, then send a test event (GitLab: Settings > Webhooks > Test, or key t in "
+                "the dashboard's Deliveries screen), which re-enables it when it succeeds",
                 file=ctx.out,
             )
     if not report.deliveries:

@@ -135,6 +135,7 @@ async def test_why_nothing_ran_in_words(pac: Pac) -> None:
     lost = log.record(setup.project, pac.hook_id, kind="Push Hook", payload=PUSH,
                       status="internal error")  # fmt: skip
     failed = await pac.deliver("Push Hook", PUSH, 500, "internal server error")
+    refused = await pac.deliver("Push Hook", PUSH, 400, "invalid event body format")
     merged = await pac.deliver("Merge Request Hook", MERGED, 200, "skipping non supported event")
     skipped = await pac.deliver("Push Hook", PUSH, 200, "got error while processing : boom")
     accepted = await pac.deliver("Push Hook", PUSH)
@@ -144,6 +145,7 @@ async def test_why_nothing_ran_in_words(pac: Pac) -> None:
     assert why[failed["id"]] == (
         "the delivery failed: the receiver answered HTTP 500 (internal server error)"
     )
+    assert why[refused["id"]] == ("the receiver refused it: HTTP 400 (invalid event body format)")
     assert why[merged["id"]].startswith(
         'PAC answered "skipping non supported event"; an event PAC does not handle: '
     )
@@ -172,7 +174,7 @@ async def test_why_nothing_ran_in_words(pac: Pac) -> None:
         alert_status="temporarily_disabled", disabled_until="2026-12-03T15:00:00Z"
     )
     report = await pac.report(failed=True)
-    assert [v.event.id for v in report.deliveries] == [failed["id"], lost["id"]]
+    assert [v.event.id for v in report.deliveries] == [refused["id"], failed["id"], lost["id"]]
     assert "GitLab has since disabled the hook (temporarily_disabled until 2026-12-03 15:00)" in (
         report.deliveries[0].why or ""
     )
@@ -243,9 +245,12 @@ async def test_the_command(pac: Pac, tmp_path: Path, monkeypatch: Any) -> None:
     [only] = json.loads(out)
     assert only["status"] == "500" and only["why"].startswith("the delivery failed")
 
+    pac.world.project.hooks[pac.hook_id].update(alert_status="disabled")
     status, out, _ = await _cli(pac, tmp_path, monkeypatch, "deliveries", "demo")
     assert status == 0
-    lines = out.splitlines()
+    hook_line, *lines = out.splitlines()
+    assert hook_line.startswith(f"hook #{pac.hook_id} → {pac.receiver.url}: disabled for good")
+    assert "send a test event" in hook_line
     assert lines[0].split() == ["AT", "(UTC)", "EVENT", "STATUS", "MS", "PIPELINERUNS"]
     assert "demo-on-push-z Succeeded" in lines[1]
     assert "none: the delivery failed: the receiver answered HTTP 500" in lines[-1]
@@ -260,3 +265,66 @@ async def test_the_command(pac: Pac, tmp_path: Path, monkeypatch: Any) -> None:
     status, out, err = await _cli(pac, tmp_path, monkeypatch, "deliveries", "demo")
     assert status == 1 and out == ""
     assert "needs the Maintainer role on the project" in err
+
+
+# ---- the join's rules, on GitLab-shaped records -----------------------------------------------
+
+
+def _recorded(n: int, kind: str, payload: dict[str, Any], minute: int) -> Any:
+    from pac_tui.gitlab.hook_events import HookEvent
+
+    return HookEvent.from_api(
+        1,
+        {
+            "id": n,
+            "url": "https://pac.example.com/",
+            "trigger": "note_hooks" if kind == "Note Hook" else "push_hooks",
+            "request_headers": {"X-Gitlab-Event": kind},
+            "request_data": payload,
+            "response_body": '{"status":202,"message":"accepted"}',
+            "response_status": "202",
+            "created_at": f"2026-12-03T10:{minute:02d}:00Z",
+        },
+    )
+
+
+def _labelled(name: str, sha: str, event_type: str, at: str) -> Any:
+    from pac_tui.kube.pipelineruns import parse_pipelinerun
+
+    p = "pipelinesascode.tekton.dev"
+    return parse_pipelinerun(
+        {
+            "metadata": {
+                "name": name,
+                "namespace": "ci",
+                "creationTimestamp": f"2026-12-03T{at}:30Z",
+                "annotations": {f"{p}/sha": sha, f"{p}/event-type": event_type},
+            },
+            "status": {"conditions": [{"type": "Succeeded", "status": "True"}]},
+        }
+    )
+
+
+def test_runs_go_to_the_newest_delivery_of_their_commit_and_kind() -> None:
+    from pac_tui.actions.deliveries import join_runs, view_of
+
+    note = json.loads((FIXTURES / "go-playground" / "comment-merge-request-event.json").read_text())
+    note["object_attributes"]["note"] = "/retest"
+    note_sha = note["merge_request"]["last_commit"]["id"]
+    sha = PUSH["checkout_sha"]
+    original = view_of(_recorded(1, "Push Hook", PUSH, 0), None)
+    resent = view_of(_recorded(2, "Push Hook", PUSH, 10), None)
+    retest = view_of(_recorded(3, "Note Hook", note, 20), None)
+    assert retest.pac_event == "retest-all-comment"
+    join_runs(
+        [retest, resent, original],
+        [
+            _labelled("first", sha, "push", "10:01"),  # after the push, before its resend
+            _labelled("again", sha, "push", "10:11"),  # after the resend
+            _labelled("retested", note_sha, "retest-all-comment", "10:21"),
+            _labelled("not-a-retest", note_sha, "Merge Request", "10:21"),  # another kind
+            _labelled("long-before", sha, "push", "09:30"),  # before any of these deliveries
+        ],
+    )
+    names = {v.event.id: [r.name for r in v.pipelineruns or []] for v in (original, resent, retest)}
+    assert names == {1: ["first"], 2: ["again"], 3: ["retested"]}

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from pac_tui.core.errors import ProviderUnavailable
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
 from pac_tui.gitlab.hook_events import (
     hook_states,
@@ -175,3 +176,19 @@ async def test_resend_delivers_again_and_test_reenables(
     assert enabled.enabled and enabled.disabled_until is None
     assert [e.response_status for e in events] == ["202", "500", "202", "500"]
     assert json.loads(events[0].response_body) == {"status": 202, "message": "accepted"}
+
+
+async def test_resend_and_test_are_rate_limited_as_on_gitlab(
+    fake: FakeGitLab, tmp_path: Path, receiver: Receiver
+) -> None:
+    session = await login(fake, tmp_path)
+    project = next(iter(fake.projects.values()))
+    async with session.api() as api:
+        hook_id = await _hook(api, receiver.url)
+        first = log_of(fake).record(project, hook_id, kind="Push Hook", payload={}, status="200")
+        for _ in range(5):
+            await resend_hook_event(api, PROJECT, hook_id, first["id"])
+        with pytest.raises(ProviderUnavailable) as limited:
+            await resend_hook_event(api, PROJECT, hook_id, first["id"])
+        await send_test_event(api, PROJECT, hook_id, "push_events")  # its own budget
+    assert "rate-limiting requests" in str(limited.value) and "in 60 s" in str(limited.value)

@@ -50,6 +50,8 @@ TRIGGERS = {  # the hook flag → GitLab's log trigger and X-Gitlab-Event header
 }
 CATEGORIES = {"successful": (200, 299), "client_failure": (400, 499), "server_failure": (500, 599)}
 HOOK_TIMEOUT = 10.0  # GitLab's default webhook timeout
+RATE_LIMIT = 5  # resends, and test events, a minute per hook and user (GitLab ≥ 17.1)
+TOO_MANY = "This endpoint has been requested too many times. Try again later."
 GITLAB_VERSION = "17.6.0"
 
 
@@ -73,6 +75,22 @@ class HookEventLog:
     redact_token: bool = True
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     _next_id: int = 1
+    _calls: dict[tuple[str, int, int], list[datetime]] = field(default_factory=dict)
+
+    def throttled(self, endpoint: str, hook_id: int, user_id: int) -> web.Response | None:
+        """GitLab's rate limit of the resend and test endpoints: 429 past `RATE_LIMIT` a minute."""
+        now = self.now()
+        recent = [
+            t
+            for t in self._calls.get((endpoint, hook_id, user_id), [])
+            if now - t < timedelta(minutes=1)
+        ]
+        if len(recent) >= RATE_LIMIT:
+            return web.json_response(
+                {"message": {"error": TOO_MANY}}, status=429, headers={"Retry-After": "60"}
+            )
+        self._calls[(endpoint, hook_id, user_id)] = [*recent, now]
+        return None
 
     def record(
         self,
@@ -225,6 +243,8 @@ def resend_event(gitlab: FakeGitLab) -> Handler:
         if hook_id is None:
             return project
         log = log_of(gitlab)
+        if limited := log.throttled("resend", hook_id, caller.user_id):
+            return limited
         event_id = request.match_info["hook_event_id"]
         entry = next(
             (e for e in log.events.get((project.id, hook_id), []) if str(e["id"]) == event_id),
@@ -250,6 +270,8 @@ def send_test(gitlab: FakeGitLab) -> Handler:
         trigger = request.match_info["trigger"]
         if trigger not in TRIGGERS:
             return web.json_response({"error": "trigger does not have a valid value"}, status=400)
+        if limited := log_of(gitlab).throttled("test", hook_id, caller.user_id):
+            return limited
         entry = await log_of(gitlab).deliver(
             project, hook_id, TRIGGERS[trigger][1], sample_payload(trigger)
         )

@@ -311,7 +311,12 @@ async def deliveries_report(
         else None
     )
     async with repository_api(repo, store, clock, transport=transport) as api:
-        hooks = await hook_states(api, repo.project)
+        try:
+            hooks = await hook_states(api, repo.project)
+        except BaseException:
+            if cluster_side is not None:  # a thread cannot be cancelled: let it end first
+                await asyncio.gather(cluster_side, return_exceptions=True)
+            raise
         if cluster_side is not None:
             try:
                 facts = await cluster_side

@@ -217,11 +217,11 @@ def newest_runs(items: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Pipeli
         key = (str(meta.get("namespace") or ""), str(repo))
         created = str(meta.get("creationTimestamp") or "")
         if key not in newest or created >= newest[key][0]:
-            newest[key] = (created, _run_status(item))
+            newest[key] = (created, run_status(item))
     return {key: run for key, (_, run) in newest.items()}
 
 
-def _run_status(item: dict[str, Any]) -> PipelineRunStatus:
+def run_status(item: dict[str, Any]) -> PipelineRunStatus:
     status = item.get("status") or {}
     condition = next(
         (c for c in status.get("conditions") or [] if c.get("type") == "Succeeded"), {}

@@ -23,7 +23,8 @@ from pac_tui.core.clock import Clock
 from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
-from pac_tui.gitlab.hooks import find_hook, list_hooks
+from pac_tui.gitlab.hook_events import hook_states
+from pac_tui.gitlab.hooks import find_hook
 from pac_tui.gitlab.projects import (
     DEVELOPER,
     MAINTAINER,
@@ -221,7 +222,7 @@ def _status_line(project: Project) -> Check:
 async def _hook_line(api: GitLabApi, repo: Repository, project: Project, controller: Any) -> Check:
     fix = _onboard_fix(repo)
     try:
-        hooks = await list_hooks(api, project.path_with_namespace)
+        states = await hook_states(api, project.path_with_namespace)
     except GitLabApiError as exc:
         if exc.status == 403:
             role = role_name(project.access_level)
@@ -235,6 +236,7 @@ async def _hook_line(api: GitLabApi, repo: Repository, project: Project, control
         return Check(HOOK, False, str(exc), _fix_for(exc, repo))
     except PacTuiError as exc:
         return Check(HOOK, False, str(exc), _fix_for(exc, repo))
+    hooks = [state.hook for state in states]
     url = await controller()
     if not url:
         return Check(
@@ -247,6 +249,15 @@ async def _hook_line(api: GitLabApi, repo: Repository, project: Project, control
     if hook is None:
         return Check(HOOK, False, f"no webhook posts to {url}", fix)
     problems = hook_problems(hook)
+    disabled = next(s.disabled_text() for s in states if s.hook.id == hook.id)
+    if disabled:
+        return Check(
+            HOOK,
+            False,
+            f"hook #{hook.id} → {url}: {disabled}",
+            f"see why with: pac-tui deliveries {repo.name} --failed; once fixed, send a test event "
+            "(GitLab: Settings > Webhooks > Test > Push events), which re-enables the hook",
+        )
     if problems:
         return Check(HOOK, False, f"hook #{hook.id} → {url}: {', '.join(problems)}", fix)
     return Check(HOOK, True, f"hook #{hook.id} → {url}: push, tag push, merge request, note")

@@ -17,6 +17,7 @@ from textual.notifications import SeverityLevel
 from textual.worker import Worker
 
 if TYPE_CHECKING:
+    from pac_tui.actions.deliveries import DeliveriesReport
     from pac_tui.ui.feeds.cluster import ClusterView
     from pac_tui.webhooks.models import Delivery
 
@@ -109,3 +110,12 @@ class SyncFinished(StoreWritten):
 
 class RevokeFinished(StoreWritten):
     """A revoke ended, well or not."""
+
+
+class TimelineLoaded(Message):
+    """A repository's deliveries timeline (`actions.deliveries`), or why it could not be read."""
+
+    def __init__(self, report: DeliveriesReport | None, error: str | None = None) -> None:
+        super().__init__()
+        self.report = report
+        self.error = error

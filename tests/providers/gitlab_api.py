@@ -58,6 +58,7 @@ from pac_tui.oauth.grant import live_tokens
 from pac_tui.oauth.login import login as oauth_login
 from pac_tui.oauth.token_source import repository_api
 from pac_tui.stores.file_store import TokenStore
+from tests.providers import gitlab_hook_events
 from tests.providers.dot import DotProvider
 
 API = "/api/v4"
@@ -349,6 +350,17 @@ class FakeGitLab:
             ("GET", "/projects/{id}/hooks/{hook_id}", self._hook_get),
             ("PUT", "/projects/{id}/hooks/{hook_id}", self._hook_update),
             ("DELETE", "/projects/{id}/hooks/{hook_id}", self._hook_delete),
+            ("GET", "/projects/{id}/hooks/{hook_id}/events", gitlab_hook_events.list_events(self)),
+            (
+                "POST",
+                "/projects/{id}/hooks/{hook_id}/events/{hook_event_id}/resend",
+                gitlab_hook_events.resend_event(self),
+            ),
+            (
+                "POST",
+                "/projects/{id}/hooks/{hook_id}/test/{trigger}",
+                gitlab_hook_events.send_test(self),
+            ),
             ("GET", "/projects/{id}/access_tokens", self._tokens_list),
             ("POST", "/projects/{id}/access_tokens", self._token_create),
             ("GET", "/projects/{id}/access_tokens/{token_id}", self._token_get),

@@ -50,6 +50,7 @@ class DashboardScreen(Screen[None]):
         Binding("slash", "filter", "Filter"),
         Binding("o", "onboard", "Add repo"),
         Binding("c", "check_pac", "Check PAC"),
+        Binding("d", "deliveries", "Deliveries", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "app.quit", "Quit"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -339,6 +340,13 @@ class DashboardScreen(Screen[None]):
         repo = self._need_repo()
         if repo is not None:
             self.app.push_screen(ReadinessScreen(self.ctx, repo))
+
+    def action_deliveries(self) -> None:
+        from pac_tui.ui.screens.deliveries import DeliveriesScreen
+
+        repo = self._need_repo()
+        if repo is not None:
+            self.app.push_screen(DeliveriesScreen(self.ctx, repo))
 
     def after_onboarding(self) -> None:
         try:

@@ -1,0 +1,112 @@
+"""The Deliveries screen (key d) over the fake GitLab: GitLab's record of the hook's deliveries,
+the detail with headers redacted, and resend and test event behind the confirmation, all for
+real (GitLab delivers to a PAC stand-in on 127.0.0.1)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+
+from textual.widgets import DataTable, Static
+
+from pac_tui.core.config import load_config
+from pac_tui.gitlab.hooks import create_hook
+from pac_tui.ui.context import AppContext
+from pac_tui.ui.screens.confirm import ConfirmScreen
+from pac_tui.ui.screens.deliveries import DeliveriesScreen
+from tests.gitlab.test_hook_events import Receiver, receiver  # noqa: F401 (a fixture)
+from tests.providers.gitlab_api import FakeGitLab, login
+from tests.providers.gitlab_hook_events import log_of, sample_payload
+from tests.ui.conftest import make_app
+
+SIZE = (140, 36)
+PROJECT = "group/demo"
+SECRET = "hook-secret-value-0123456789"
+
+
+async def _settle(app: object, *groups: str) -> None:
+    for group in groups:
+        workers = [w for w in app.workers if w.group == group]  # type: ignore[attr-defined]
+        if workers:
+            await app.workers.wait_for_complete(workers)  # type: ignore[attr-defined]
+
+
+async def test_d_shows_the_deliveries_and_resends_and_tests(
+    gitlab: FakeGitLab,
+    receiver: Receiver,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    gitlab.reset()
+    project = gitlab.add_project(PROJECT)
+    session = await login(gitlab, tmp_path / "data", project=PROJECT)
+    async with session.api() as api:
+        hook = await create_hook(api, PROJECT, receiver.url, SECRET)
+    log = log_of(gitlab)
+    log.redact_token = False  # the screen redacts on its own
+    await log.deliver(project, hook.id, "Push Hook", sample_payload("push_events"))
+    receiver.status, receiver.message = 500, "internal server error"
+    await log.deliver(project, hook.id, "Push Hook", sample_payload("push_events"))
+    receiver.status, receiver.message = 202, "accepted"
+    project.hooks[hook.id].update(alert_status="temporarily_disabled")
+
+    app_config = session.repo.gitlab
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[gitlab.default]\nurl = "{gitlab.url}"\nclient_id = "{app_config.client_id}"\n'
+        f'client_secret = "{app_config.client_secret}"\n\n'
+        f'[[repositories]]\nname = "demo"\nproject = "{PROJECT}"\n'
+    )
+    ctx = AppContext(
+        config=load_config(config, env={}),
+        config_path=config,
+        store=session.store,
+        clock=session.clock,
+        open_browser=None,
+        local_tz=UTC,
+        auto_refresh=False,
+        receive_webhooks=False,
+        discover_cluster=False,
+    )
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DeliveriesScreen)
+        await _settle(app, "deliveries")
+        await pilot.pause()
+        table = screen.query_one(DataTable)
+        assert table.row_count == 2
+        status = str(screen.query_one("#deliveries-status", Static).render())
+        assert "disabled for now by GitLab" in status
+        shown = str(screen.query_one("#delivery-detail", Static).render())
+        assert "PAC answered: " in shown and "internal server error" in shown  # the newest
+        assert "X-Gitlab-Token: [redacted]" in shown and SECRET not in shown
+        assert "not known (the repository is not bound" in shown
+
+        await pilot.press("e")  # resend the highlighted (newest) delivery
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        await _settle(app, "deliveries-ask", "deliveries")
+        await pilot.pause()
+        assert len(receiver.seen) == 3 and table.row_count == 3
+
+        await pilot.press("t")  # a test event through the hook: it re-enables the hook
+        await pilot.press("n")  # … not yet
+        await pilot.pause()
+        assert len(receiver.seen) == 3
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        await _settle(app, "deliveries-ask", "deliveries")
+        await pilot.pause()
+        assert len(receiver.seen) == 4 and table.row_count == 4
+        assert project.hooks[hook.id]["alert_status"] == "executable"
+        assert "disabled" not in str(screen.query_one("#deliveries-status", Static).render())
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.dashboard

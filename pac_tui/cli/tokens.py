@@ -42,6 +42,12 @@ def add_parsers(sub: Any) -> None:
 
     p = sub.add_parser("status", help="show each repository's authorization and token expiry")
     p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when any repository needs attention (needs login, expired, refresh "
+        "failing, not synced to its Secret), 0 otherwise",
+    )
     p.set_defaults(run=cmd_status)
 
     p = sub.add_parser("refresh", help="refresh a repository's tokens now")
@@ -162,13 +168,14 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
 
     now = ctx.clock.now()
     rows = status_all(ctx.config, ctx.store.read_all(), now)
+    status = 1 if getattr(args, "check", False) and any(r.needs_attention for r in rows) else 0
     if getattr(args, "json", False):
         print_json(ctx.out, [row.to_json() for row in rows])
-        return 0
+        return status
     if not rows:
         where = ctx.config.path or "the config file"
         print(f"No repositories configured. Add a [[repositories]] entry to {where}.", file=ctx.out)
-        return 0
+        return status
     bound = any(row.cluster for row in rows)
     table = [("NAME", "PROJECT", "GITLAB", "STATE", "EXPIRES IN", "REFRESHED")]
     if bound:
@@ -197,7 +204,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
         print(file=ctx.out)
         for name, message in notes:
             print(f"{name}: {message}", file=ctx.out)
-    return 0
+    return status
 
 
 def _cluster_cell(cluster: ClusterStatus | None) -> str:

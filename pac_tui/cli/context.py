@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pac_tui.actions.clusters import ClusterPool
+from pac_tui.cli.output import Report
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Config, Repository
 from pac_tui.core.errors import PacTuiError
@@ -49,21 +50,27 @@ async def for_each(
     repos: Sequence[Repository],
     many: bool,
     work: Callable[[Repository], Awaitable[bool]],
+    report: Report | None = None,
 ) -> int:
     """Run `work` on each repository and return the exit status.
 
     With `--all` (`many`) a repository that fails is reported and the others still run; with one
     named repository its error is the command's. `work` returns False for a failure it has
-    reported itself (the command still exits 1).
+    reported itself (the command still exits 1). With a `report` (`--json`) an error goes into the
+    repository's object as well, and the command's exit status is the error's, as without it.
     """
     status = 0
     for repo in repos:
         try:
             ok = await work(repo)
         except PacTuiError as exc:
-            if not many:
+            if report is None and not many:
                 raise
             print(f"pac-tui: {repo.name}: {exc}", file=ctx.err)
+            if report is not None:
+                report.failed(repo.name, exc)
+            if not many:
+                return exc.exit_code
             ok = False
         if not ok:
             status = 1

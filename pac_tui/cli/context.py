@@ -13,6 +13,7 @@ from pac_tui.actions.clusters import ClusterPool
 from pac_tui.cli.output import Report
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Config, Repository
+from pac_tui.core.config.permissions import permission_warnings
 from pac_tui.core.errors import PacTuiError
 from pac_tui.stores.file_store import TokenStore
 
@@ -26,6 +27,19 @@ class Context:
     out: TextIO
     err: TextIO
     clusters: ClusterPool
+    warnings: tuple[str, ...] = ()  # about the files that hold secrets (`startup_warnings`)
+
+
+# Run in a pod, from a Secret volume whose file modes Kubernetes sets (0644 by default): the
+# permission rule is for a workstation's files.
+IN_CLUSTER = frozenset({"refresher", "gateway"})
+
+
+def startup_warnings(ctx: Context, command: str | None) -> tuple[str, ...]:
+    """What the user should fix in the files that hold secrets, before `command` runs."""
+    if command in IN_CLUSTER:
+        return ()
+    return tuple(permission_warnings(ctx.config, ctx.store.data_dir))
 
 
 def positive_seconds(text: str) -> float:

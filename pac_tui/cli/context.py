@@ -36,10 +36,12 @@ IN_CLUSTER = frozenset({"refresher", "gateway"})
 
 
 def startup_warnings(ctx: Context, command: str | None) -> tuple[str, ...]:
-    """What the user should fix in the files that hold secrets, before `command` runs."""
-    if command in IN_CLUSTER:
-        return ()
-    return tuple(permission_warnings(ctx.config, ctx.store.data_dir))
+    """What the user should fix before `command` runs: an instance allowed on plain http, and
+    (on a workstation) the files that hold secrets left open to others."""
+    warnings = [w for app in ctx.config.gitlab.values() if (w := app.insecure_warning())]
+    if command not in IN_CLUSTER:
+        warnings += permission_warnings(ctx.config, ctx.store.data_dir)
+    return tuple(warnings)
 
 
 def positive_seconds(text: str) -> float:

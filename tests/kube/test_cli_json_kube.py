@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import webbrowser
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from tests.kube.refresher_setup import (
     make_due,
     refresher_command,
 )
-from tests.providers.gitlab_api import FakeGitLab
+from tests.providers.gitlab_api import FakeGitLab, _authorize
 from tests.unit.cli_run import config_text, pac_tui
 
 __all__ = ["clock", "fake"]  # fixtures
@@ -60,6 +61,45 @@ async def test_sync_json_puts_each_result_or_error_in_its_object(
         out += out2 + err
     for value in (tokens.access_token, tokens.refresh_token):
         assert value and value not in out
+
+
+async def test_login_json_of_a_bound_repository_says_what_became_of_its_secret(
+    fake: FakeGitLab,
+    apiserver: FakeApiServer,
+    kubeconfig: Path,
+    tmp_path: Path,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = await bound_secret(fake, apiserver, kubeconfig, tmp_path, clock, "oauth")
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(s, bound=True))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    provider = fake.provider
+    monkeypatch.setattr(
+        webbrowser, "open", lambda url: _authorize(url, provider.username, provider.password)
+    )
+    data = s.store.path.parent
+    printed = ""
+    held = {s.tokens().access_token}
+
+    status, out, err = await pac_tui(monkeypatch, config, data, "login", "demo", "--json")
+    assert status == 0, err
+    (obj,) = json.loads(out)
+    assert obj["sync"]["action"] == "written" and obj["sync"]["secret"] == "ci/demo-gitlab"
+    assert obj["sync_error"] is None and obj["error"] is None
+    assert secret_value(apiserver, "provider.token") == s.tokens().access_token
+    printed, held = printed + out + err, held | {s.tokens().access_token}
+
+    apiserver.stop()  # the login holds; the Secret stays behind, and the document says why
+    status, out, err = await pac_tui(monkeypatch, config, data, "login", "demo", "--json")
+    assert status == 0, err
+    (obj,) = json.loads(out)
+    assert obj["sync"] is None and "cannot reach the cluster" in obj["sync_error"]
+    assert obj["error"] is None and obj["expires_at"]
+    printed, held = printed + out + err, held | {s.tokens().access_token}
+    for value in held:
+        assert value not in printed
 
 
 def test_refresher_once_json_has_one_object_per_secret(

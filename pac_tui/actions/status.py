@@ -20,6 +20,9 @@ class State(enum.StrEnum):
     UNMANAGED = "unmanaged"  # a PAC Repository in the cluster that no config entry binds
 
 
+_ATTENTION = frozenset({State.NEEDS_LOGIN, State.EXPIRED, State.ERROR})
+
+
 @dataclass(frozen=True)
 class ClusterStatus:
     """Where a bound repository's token goes in the cluster, and whether it got there."""
@@ -88,6 +91,18 @@ class RepoStatus:
     message: str | None
     username: str | None = None
     cluster: ClusterStatus | None = None
+    refresh_failed: bool = False  # the last refresh failed, whatever the state
+
+    @property
+    def needs_attention(self) -> bool:
+        """Whether someone has to act: not logged in (or a grant GitLab dropped), expired, the
+        last refresh failed, or a bound Secret that lags the store (not synced, a sync error).
+
+        `status --check` exits 1 on it, as `gh auth status` does; the dashboard can use it too.
+        """
+        if self.state in _ATTENTION or self.refresh_failed:
+            return True
+        return self.cluster is not None and not self.cluster.synced
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the keys of the `status --json` contract; never a token value."""
@@ -123,6 +138,7 @@ def repo_status(repo: Repository, record: TokenRecord | None, now: datetime) -> 
             message=message,
             username=record.username if record else None,
             cluster=cluster_status(repo, record),
+            refresh_failed=bool(record and record.last_refresh and not record.last_refresh.ok),
         )
 
     if record is None:

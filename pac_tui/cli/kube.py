@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from pac_tui.cli.context import Context, add_repo_or_all, for_each
-from pac_tui.cli.output import print_json, print_table
+from pac_tui.cli.output import Report, print_json, print_table
 from pac_tui.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -55,6 +55,11 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--renew-deadline", type=int, default=10, help="seconds (default 10)")
     p.add_argument("--retry-period", type=int, default=2, help="seconds (default 2)")
     p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="with --once: print a JSON list, one object per Secret (the log stays on stderr)",
+    )
     p.add_argument(
         "--flush-seconds",
         type=float,
@@ -152,21 +157,27 @@ def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
     else:
         repos = [ctx.config.repository(args.repo)]
 
-    results: list[dict[str, Any]] = []
+    report = Report(SYNC_KEYS) if args.json else None
 
     async def one(repo: Repository) -> bool:
         result = await sync(repo, ctx.store, ctx.clock, ctx.clusters)
-        results.append(result.to_json())
-        if not args.json:
+        if report is not None:
+            report.add(**result.to_json())
+        else:
             print(result.describe(), file=ctx.out)
         for warning in result.warnings:
             print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
         return True
 
-    status = asyncio.run(for_each(ctx, repos, args.all, one))
-    if args.json:
-        print_json(ctx.out, results)
+    status = asyncio.run(for_each(ctx, repos, args.all, one, report))
+    if report is not None:
+        report.print(ctx.out)
     return status
+
+
+# The keys of the --json objects of `sync` and `refresher --once` (README, "JSON output").
+SYNC_KEYS = ("repo", "action", "secret", "expires_at", "warnings", "error")
+REFRESHER_KEYS = ("secret", "action", "message", "error")
 
 
 def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
@@ -176,6 +187,8 @@ def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
+    if args.json and not args.once:
+        raise UsageError("--json goes with --once (a running refresher reports through its log)")
     cluster = ctx.clusters.get(args.context)
     namespace = None if args.all_namespaces else (args.namespace or cluster.namespace)
     elector = None
@@ -206,9 +219,16 @@ def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
             return outcomes + await refresher.flush(args.flush_seconds)
 
         outcomes = asyncio.run(once())
-        for outcome in outcomes:
-            print(f"{outcome.secret}: {outcome.action}: {outcome.message}", file=ctx.out)
         last = {o.secret: o for o in outcomes}  # a retried write ends as written
+        if args.json:
+            report = Report(REFRESHER_KEYS)
+            for o in last.values():
+                error = o.message if o.failed else None
+                report.add(secret=o.secret, action=o.action.value, message=o.message, error=error)
+            report.print(ctx.out)
+        else:
+            for outcome in outcomes:
+                print(f"{outcome.secret}: {outcome.action}: {outcome.message}", file=ctx.out)
         return 1 if any(outcome.failed for outcome in last.values()) else 0
 
     async def serve() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pac_tui import __version__
 from pac_tui.actions.clusters import ClusterPool
 from pac_tui.cli import deliveries, gateway, kube, onboard, tokens, webhook
-from pac_tui.cli.context import Context
+from pac_tui.cli.context import Context, startup_warnings
 from pac_tui.core.clock import SystemClock
 from pac_tui.core.config import load_config
 from pac_tui.core.errors import PacTuiError, UsageError
@@ -55,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         store = TokenStore(data_dir(os.environ))
         ctx = Context(config, path, store, SystemClock(), out, err, clusters)
         run: Callable[[Context, argparse.Namespace], int] = getattr(args, "run", cmd_dashboard)
+        ctx.warnings = startup_warnings(ctx, args.command)
+        if run is not cmd_dashboard:  # the dashboard shows them as notifications
+            for warning in ctx.warnings:
+                print(f"pac-tui: warning: {warning}", file=err)
         return run(ctx, args)
     except PacTuiError as exc:
         print(f"pac-tui: {exc}", file=err)
@@ -111,6 +115,10 @@ def cmd_dashboard(ctx: Context, args: argparse.Namespace) -> int:
     from pac_tui.ui.app import PacTuiApp
     from pac_tui.ui.context import AppContext
 
-    app = PacTuiApp(AppContext(config=ctx.config, config_path=ctx.config_path, store=ctx.store))
+    app = PacTuiApp(
+        AppContext(
+            config=ctx.config, config_path=ctx.config_path, store=ctx.store, warnings=ctx.warnings
+        )
+    )
     app.run()
     return 0

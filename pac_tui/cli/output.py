@@ -23,3 +23,28 @@ def print_json(out: TextIO, document: Any) -> None:
     """A `--json` answer: indented, then a newline."""
     json.dump(document, out, indent=2)
     out.write("\n")
+
+
+class Report:
+    """A `--json` document of a command that acts on repositories (or Secrets): a list with one
+    object per subject, every object with the same keys (null when they do not apply), so a
+    failure, with its `error`, has the shape of a success.
+
+    The first key names the subject (`name`, `repo`, `secret`).
+    """
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = tuple(keys)
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, **values: Any) -> None:
+        unknown = set(values) - set(self.keys)
+        assert not unknown, f"keys outside the document: {sorted(unknown)}"
+        self.items.append({key: values.get(key) for key in self.keys})
+
+    def failed(self, subject: str, error: object, **values: Any) -> None:
+        """A subject the command could not act on: its name, the error's words, what is known."""
+        self.add(**{self.keys[0]: subject, "error": str(error), **values})
+
+    def print(self, out: TextIO) -> None:
+        print_json(out, self.items)

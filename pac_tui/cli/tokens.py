@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from pac_tui.cli.context import Context, add_repo_or_all, for_each, positive_seconds
-from pac_tui.cli.output import print_json, print_table
+from pac_tui.cli.output import Report, print_json, print_table
 from pac_tui.core.config import Repository
 from pac_tui.core.errors import UsageError
 from pac_tui.core.humanize import ago, countdown
@@ -38,10 +38,17 @@ def add_parsers(sub: Any) -> None:
         metavar="SECONDS",
         help="how long to wait for the browser (default 180)",
     )
+    _json_flag(p)
     p.set_defaults(run=cmd_login)
 
     p = sub.add_parser("status", help="show each repository's authorization and token expiry")
     p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when any repository needs attention (needs login, expired, refresh "
+        "failing, not synced to its Secret), 0 otherwise",
+    )
     p.set_defaults(run=cmd_status)
 
     p = sub.add_parser("refresh", help="refresh a repository's tokens now")
@@ -52,11 +59,37 @@ def add_parsers(sub: Any) -> None:
         metavar="SECONDS",
         help="only refresh when the access token expires within SECONDS",
     )
+    _json_flag(p)
     p.set_defaults(run=cmd_refresh)
 
     p = sub.add_parser("revoke", help="revoke a repository's tokens at GitLab and forget them")
     p.add_argument("repo", metavar="REPO", help="repository name")
+    _json_flag(p)
     p.set_defaults(run=cmd_revoke)
+
+
+def _json_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list, one object per repository (progress stays on stderr)",
+    )
+
+
+# The keys of each command's --json objects (README, "JSON output").
+LOGIN_KEYS = (
+    "name",
+    "project",
+    "gitlab",
+    "username",
+    "scopes",
+    "expires_at",
+    "sync",
+    "sync_error",
+    "error",
+)
+REFRESH_KEYS = ("name", "action", "expires_at", "message", "sync", "sync_error", "error")
+REVOKE_KEYS = ("name", "revoked", "warning", "error")
 
 
 def cmd_login(ctx: Context, args: argparse.Namespace) -> int:
@@ -66,7 +99,7 @@ def cmd_login(ctx: Context, args: argparse.Namespace) -> int:
 
     repo = ctx.config.repository(args.repo)
     if getattr(args, "device", False):
-        return _login_and_sync(ctx, repo, lambda: _device_login(ctx, repo))
+        return _login_and_sync(ctx, repo, lambda: _device_login(ctx, repo), args.json)
 
     def show(url: str) -> None:
         action = (
@@ -93,11 +126,12 @@ def cmd_login(ctx: Context, args: argparse.Namespace) -> int:
             open_browser=None if args.no_browser else webbrowser.open,
             wait_seconds=args.timeout,
         ),
+        args.json,
     )
 
 
 def _login_and_sync(
-    ctx: Context, repo: Repository, run_login: Callable[[], Awaitable[TokenRecord]]
+    ctx: Context, repo: Repository, run_login: Callable[[], Awaitable[TokenRecord]], as_json: bool
 ) -> int:
     """Log in, then bring a bound repository's Secret up to date (`actions.login`).
 
@@ -108,16 +142,40 @@ def _login_and_sync(
     """
     from pac_tui.actions.login import login_and_sync
 
-    outcome = asyncio.run(login_and_sync(repo, ctx.store, ctx.clock, ctx.clusters, run_login))
-    _print_logged_in(ctx, repo, outcome.record)
-    line = outcome.sync_line()
-    if outcome.sync is not None and line:
-        print(line, file=ctx.out)
-        for warning in outcome.sync.warnings:
-            print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
-    elif line:
-        print(f"pac-tui: warning: {line}; write it with: pac-tui sync {repo.name}", file=ctx.err)
-    return 0
+    report = Report(LOGIN_KEYS) if as_json else None
+
+    async def one(repo: Repository) -> bool:
+        outcome = await login_and_sync(repo, ctx.store, ctx.clock, ctx.clusters, run_login)
+        line = outcome.sync_line()
+        if report is not None:
+            tokens = outcome.record.tokens
+            report.add(
+                name=repo.name,
+                project=repo.project,
+                gitlab=repo.gitlab.url,
+                username=outcome.record.username,
+                scopes=list(tokens.scopes) if tokens else [],
+                expires_at=iso_utc(tokens.expires_at) if tokens else None,
+                sync=outcome.sync.to_json() if outcome.sync else None,
+                sync_error=str(outcome.sync_error) if outcome.sync_error else None,
+            )
+        else:
+            _print_logged_in(ctx, repo, outcome.record)
+            if outcome.sync is not None and line:
+                print(line, file=ctx.out)
+        if outcome.sync is not None:
+            for warning in outcome.sync.warnings:
+                print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
+        elif line:
+            print(
+                f"pac-tui: warning: {line}; write it with: pac-tui sync {repo.name}", file=ctx.err
+            )
+        return True
+
+    status = asyncio.run(for_each(ctx, [repo], False, one, report))
+    if report is not None:
+        report.print(ctx.out)
+    return status
 
 
 async def _device_login(ctx: Context, repo: Repository) -> TokenRecord:
@@ -162,13 +220,14 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
 
     now = ctx.clock.now()
     rows = status_all(ctx.config, ctx.store.read_all(), now)
+    status = 1 if getattr(args, "check", False) and any(r.needs_attention for r in rows) else 0
     if getattr(args, "json", False):
         print_json(ctx.out, [row.to_json() for row in rows])
-        return 0
+        return status
     if not rows:
         where = ctx.config.path or "the config file"
         print(f"No repositories configured. Add a [[repositories]] entry to {where}.", file=ctx.out)
-        return 0
+        return status
     bound = any(row.cluster for row in rows)
     table = [("NAME", "PROJECT", "GITLAB", "STATE", "EXPIRES IN", "REFRESHED")]
     if bound:
@@ -197,7 +256,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
         print(file=ctx.out)
         for name, message in notes:
             print(f"{name}: {message}", file=ctx.out)
-    return 0
+    return status
 
 
 def _cluster_cell(cluster: ClusterStatus | None) -> str:
@@ -215,23 +274,42 @@ def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:
     if args.all and not repos:
         raise UsageError("no repositories configured")
     records = ctx.store.read_all() if args.all else {}
+    report = Report(REFRESH_KEYS) if args.json else None
 
     async def one(repo: Repository) -> bool:
         if args.all:
             current = repo_status(repo, records.get(repo.name), ctx.clock.now())
             if current.state is State.NEEDS_LOGIN:
-                print(f"{repo.name}: skipped, {current.message}", file=ctx.out)
+                if report is not None:
+                    report.add(name=repo.name, action="skipped", message=current.message)
+                else:
+                    print(f"{repo.name}: skipped, {current.message}", file=ctx.out)
                 return True
         outcome = await refresh_and_sync(
             repo, ctx.store, ctx.clock, ctx.clusters, if_expiring_within=args.if_expiring_within
         )
-        print(f"{repo.name}: {outcome.line(ctx.clock.now())}", file=ctx.out)
+        line = outcome.line(ctx.clock.now())
+        if report is not None:
+            tokens = outcome.refresh.record.tokens
+            report.add(
+                name=repo.name,
+                action=outcome.action.value,
+                expires_at=iso_utc(tokens.expires_at) if tokens else None,
+                message=line,
+                sync=outcome.sync.to_json() if outcome.sync else None,
+                sync_error=str(outcome.sync_error) if outcome.sync_error else None,
+            )
+        else:
+            print(f"{repo.name}: {line}", file=ctx.out)
         if outcome.sync_error is not None:
             print(f"pac-tui: {outcome.sync_error}", file=ctx.err)
             return False
         return True
 
-    return asyncio.run(for_each(ctx, repos, args.all, one))
+    status = asyncio.run(for_each(ctx, repos, args.all, one, report))
+    if report is not None:
+        report.print(ctx.out)
+    return status
 
 
 def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:
@@ -239,16 +317,26 @@ def cmd_revoke(ctx: Context, args: argparse.Namespace) -> int:
     from pac_tui.oauth.revoke import revoke
 
     repo = ctx.config.repository(args.repo)
-    record = asyncio.run(revoke(repo, ctx.store, ctx.clock))
-    if record is None:
-        print(f"{repo.name}: nothing to revoke, not logged in", file=ctx.out)
-    else:
-        print(
-            f"{repo.name}: revoked the access and refresh tokens at {repo.gitlab.url} and forgot "
-            f"them; log in again with: pac-tui login {repo.name}",
-            file=ctx.out,
-        )
-        warning = revoke_warning(repo)
+    report = Report(REVOKE_KEYS) if args.json else None
+
+    async def one(repo: Repository) -> bool:
+        record = await revoke(repo, ctx.store, ctx.clock)
+        warning = revoke_warning(repo) if record is not None else None
+        if report is not None:
+            report.add(name=repo.name, revoked=record is not None, warning=warning)
+        elif record is None:
+            print(f"{repo.name}: nothing to revoke, not logged in", file=ctx.out)
+        else:
+            print(
+                f"{repo.name}: revoked the access and refresh tokens at {repo.gitlab.url} and "
+                f"forgot them; log in again with: pac-tui login {repo.name}",
+                file=ctx.out,
+            )
         if warning:
             print(f"pac-tui: {repo.name}: warning: {warning}", file=ctx.err)
-    return 0
+        return True
+
+    status = asyncio.run(for_each(ctx, [repo], False, one, report))
+    if report is not None:
+        report.print(ctx.out)
+    return status

@@ -8,6 +8,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from pac_tui.ui.context import AppContext
+from pac_tui.ui.messages import tell
 from pac_tui.ui.screens.dashboard import DashboardScreen
 
 
@@ -27,6 +28,14 @@ class PacTuiApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(self.dashboard)
+        for warning in self.ctx.warnings:
+            tell(
+                self.dashboard.post_message,
+                warning,
+                title="Warning",
+                severity="warning",
+                timeout=30,
+            )
         if not self.ctx.config.repositories:
             self.dashboard.action_onboard()
 

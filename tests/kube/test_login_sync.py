@@ -57,6 +57,7 @@ def write_config(s: Session, path: Path) -> None:
         f'[[repositories]]\nname = "demo"\nproject = "{PROJECT}"\n\n'
         '[repositories.kubernetes]\nnamespace = "ci"\nrepository = "demo"\nmode = "oauth"\n'
     )
+    path.chmod(0o600)  # it holds the client secret: private, or pac-tui warns about it
 
 
 async def pac_tui(

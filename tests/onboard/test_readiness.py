@@ -219,6 +219,7 @@ def write_config(world: World, path: Path, binding: str = "") -> None:
         f'client_secret = "{app.client_secret}"\n\n'
         f'[[repositories]]\nname = "demo"  # the one PAC builds\nproject = "{PROJECT}"\n{binding}'
     )
+    path.chmod(0o600)  # it holds the client secret: private, or pac-tui warns about it
 
 
 async def pac_tui(world: World, tmp_path: Path, monkeypatch: Any, *argv: str) -> tuple[int, str]:

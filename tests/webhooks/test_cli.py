@@ -26,6 +26,7 @@ class Served:
     def __init__(self, root: Path, *extra: str) -> None:
         self.config = root / "config.toml"
         self.config.write_text(CONFIG)
+        self.config.chmod(0o600)  # it holds the webhook secret: private, or pac-tui warns
         self.env = {**os.environ, "PAC_TUI_DATA_DIR": str(root / "data")}
         self.proc = subprocess.Popen(
             self.cli("webhook", "serve", "--port", "0", *extra),
@@ -194,6 +195,7 @@ def test_port_in_use_is_a_clear_error(served: Served) -> None:
 def test_workers_must_be_positive(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(CONFIG)
+    config.chmod(0o600)  # it holds the webhook secret: private, or pac-tui warns
     done = subprocess.run(
         [
             *(sys.executable, "-m", "pac_tui", "--config", str(config), "webhook", "serve"),

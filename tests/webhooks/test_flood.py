@@ -65,6 +65,7 @@ def test_kill_9_during_a_flood_loses_no_acknowledged_delivery(
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(CONFIG)
+    config.chmod(0o600)  # it holds the webhook secret: private, or pac-tui warns
     env = {**os.environ, "PAC_TUI_DATA_DIR": str(tmp_path / "data")}
     proc = subprocess.Popen(
         [

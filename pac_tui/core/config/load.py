@@ -18,7 +18,6 @@ from pac_tui.core.config.model import (
     DEFAULT_GITLAB_URL,
     DEFAULT_REDIRECT_URI,
     DEFAULT_SCOPES,
-    LOOPBACK_NAMES,
     TOKEN_MODES,
     Config,
     GatewayTable,
@@ -29,13 +28,21 @@ from pac_tui.core.config.model import (
     WebhookSettings,
 )
 from pac_tui.core.config.signing import SIGNING_KEY, signing_key
+from pac_tui.core.config.urls import ALLOW, check_gitlab_url, check_redirect_uri
 from pac_tui.core.errors import ConfigError
 from pac_tui.core.paths import config_path
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 PROJECT_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$")
 
-_GITLAB_KEYS = {"url", "client_id", "client_secret", "scopes", "redirect_uri"}
+_GITLAB_KEYS = {
+    "url",
+    "client_id",
+    "client_secret",
+    "scopes",
+    "redirect_uri",
+    "allow_insecure_http",
+}
 _REPOSITORY_KEYS = {"name", "project", "gitlab", "webhook_secret", "kubernetes", SIGNING_KEY}
 _KUBERNETES_KEYS = {"context", "namespace", "repository", "mode", "token_days", "gateway"}
 _K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -185,25 +192,24 @@ def _config_from_env(env: Mapping[str, str]) -> Config:
     ):
         if env.get(var):
             table[key] = env[var]
-    return Config(
-        path=None, gitlab={"default": _gitlab_app(None, "default", table)}, repositories=()
+    allow_how = (
+        f"write a config file whose [gitlab.default] table says {ALLOW} ($GITLAB_URL alone cannot)"
     )
+    app = _gitlab_app(None, "default", table, allow_how)
+    return Config(path=None, gitlab={"default": app}, repositories=())
 
 
-def _gitlab_app(path: Path | None, key: str, table: Any) -> GitLabApp:
+def _gitlab_app(path: Path | None, key: str, table: Any, allow_how: str | None = None) -> GitLabApp:
     where = f"gitlab.{key}"
     if not isinstance(table, dict):
         raise ConfigError(path, where, "must be a table")
     _reject_unknown(path, where, table, _GITLAB_KEYS)
 
     url = _string(path, f"{where}.url", table.get("url", DEFAULT_GITLAB_URL))
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            path, f"{where}.url", f"{url!r} is not an http(s) URL of a GitLab instance"
-        )
-    if parts.query or parts.fragment:
-        raise ConfigError(path, f"{where}.url", "must not have a query or fragment")
+    allow = table.get("allow_insecure_http", False)
+    if not isinstance(allow, bool):
+        raise ConfigError(path, f"{where}.allow_insecure_http", "must be true or false")
+    check_gitlab_url(path, f"{where}.url", url, allow, allow_how or f"add {ALLOW} to [{where}]")
 
     client_id = table.get("client_id")
     if client_id is None:
@@ -228,7 +234,7 @@ def _gitlab_app(path: Path | None, key: str, table: Any) -> GitLabApp:
     redirect = _string(
         path, f"{where}.redirect_uri", table.get("redirect_uri", DEFAULT_REDIRECT_URI)
     )
-    _check_redirect_uri(path, f"{where}.redirect_uri", redirect)
+    check_redirect_uri(path, f"{where}.redirect_uri", redirect)
 
     return GitLabApp(
         key=key,
@@ -237,32 +243,8 @@ def _gitlab_app(path: Path | None, key: str, table: Any) -> GitLabApp:
         client_secret=secret,
         scopes=tuple(scopes),
         redirect_uri=redirect,
+        allow_insecure_http=allow,
     )
-
-
-def _check_redirect_uri(path: Path | None, key: str, uri: str) -> None:
-    parts = urlsplit(uri)
-    host = parts.hostname or ""
-    if parts.scheme != "http" or host not in LOOPBACK_NAMES:
-        raise ConfigError(
-            path,
-            key,
-            f"{uri!r} must be http on a loopback host (127.0.0.1, [::1] or localhost), "
-            "e.g. http://127.0.0.1/callback: pac-tui receives the browser's answer itself",
-        )
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError(path, key, f"{uri!r} has an invalid port") from None
-    if host == "localhost" and port is None:
-        raise ConfigError(
-            path,
-            key,
-            f"{uri!r}: GitLab matches localhost redirect URIs exactly, port included; "
-            "give a port or use http://127.0.0.1/callback (any free port then works)",
-        )
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigError(path, key, f"{uri!r} must not carry a query, fragment or user info")
 
 
 def _repository(

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pac_tui.core.config.urls import insecure_http
 from pac_tui.core.errors import UsageError
 
 DEFAULT_GITLAB_URL = "https://gitlab.com"
 DEFAULT_REDIRECT_URI = "http://127.0.0.1/callback"
 DEFAULT_SCOPES = ("api",)
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class TokenMode(enum.StrEnum):
@@ -44,10 +44,26 @@ class GitLabApp:
     client_secret: str | None = field(default=None, repr=False)
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     redirect_uri: str = DEFAULT_REDIRECT_URI
+    allow_insecure_http: bool = False  # plain http to a host that is not this machine, on purpose
 
     @property
     def confidential(self) -> bool:
         return self.client_secret is not None
+
+    @property
+    def in_clear(self) -> bool:
+        """Whether the client secret and the tokens cross a network unencrypted: plain http to a
+        host other than this machine (only loaded with `allow_insecure_http`)."""
+        return insecure_http(self.url)
+
+    def insecure_warning(self) -> str | None:
+        """The warning for an instance allowed on plain http, or None."""
+        if not self.in_clear:
+            return None
+        return (
+            f"[gitlab.{self.key}] {self.url} is plain http (allow_insecure_http = true): the OAuth "
+            f"client secret and every token cross the network in clear; use https:// if it can"
+        )
 
     @property
     def authorize_url(self) -> str:

@@ -20,7 +20,7 @@ import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +30,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from pac_tui.core.config.load import NAME_RE, PROJECT_RE, parse_config
 from pac_tui.core.config.model import Config
+from pac_tui.core.config.urls import ALLOW, insecure_http
 from pac_tui.core.errors import ConfigError, PacTuiError, UsageError
 
 NEW_FILE_HEADER = (
@@ -41,8 +42,12 @@ NEW_FILE_HEADER = (
 # ---- checks the walkthrough shows in place (plain messages, no file involved) ----------------
 
 
-def normalize_gitlab_url(text: str) -> str:
-    """The instance URL as the config stores it, or `ValueError` saying what is wrong."""
+def normalize_gitlab_url(text: str, allowed_http: Container[str] = ()) -> str:
+    """The instance URL as the config stores it, or `ValueError` saying what is wrong.
+
+    Plain http to another machine is refused (`urls.insecure_http`) unless the URL is in
+    `allowed_http`: the config's instances that say `allow_insecure_http = true`.
+    """
     url = text.strip()
     if not url:
         raise ValueError("enter the URL of your GitLab instance, e.g. https://gitlab.com")
@@ -59,7 +64,14 @@ def normalize_gitlab_url(text: str) -> str:
         raise ValueError(f"{url!r} has no valid host name")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValueError("the URL must not carry a query, a fragment or user info")
-    return url.rstrip("/")
+    url = url.rstrip("/")
+    if insecure_http(url) and url not in allowed_http:
+        raise ValueError(
+            "plain http to another machine would send the client secret and every token in "
+            "clear: use https:// (to accept the risk, write its [gitlab.NAME] table in the "
+            f"config by hand, with {ALLOW})"
+        )
+    return url
 
 
 def check_project(text: str) -> str:

@@ -49,7 +49,8 @@ class EntryChecks:
     def instance(self, entered: str) -> None:
         """The instance URL; the draft learns the instance and its known application."""
         try:
-            url = normalize_gitlab_url(entered)
+            allowed = {a.url for a in self.ctx.config.gitlab.values() if a.allow_insecure_http}
+            url = normalize_gitlab_url(entered, allowed)
         except ValueError as exc:
             raise Invalid({"#ob-url-error": f"✖ {escape(str(exc))}"}) from exc
         d = self.draft

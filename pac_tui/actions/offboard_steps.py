@@ -48,9 +48,8 @@ NOT_DONE = "not done: an earlier step failed"
 class Step:
     """One thing offboarding does: what, to which target, and how it stands."""
 
-    what: (
-        str  # hook, annotation, secret, project-token, oauth-grant, token-store, repository, config
-    )
+    # hook, annotation, secret, project-token, oauth-grant, token-store, repository or config
+    what: str
     target: str
     state: StepState
     message: str
@@ -115,7 +114,12 @@ def build_steps(
     steps: list[Step] = []
     if facts.hook_url is None:
         steps.append(
-            Step("hook", repo.project, StepState.SKIPPED, "no controller URL recorded: no hook")
+            Step(
+                "hook",
+                repo.project,
+                StepState.SKIPPED,
+                "no controller URL recorded on the Repository: no hook of pac-tui's",
+            )
         )
     elif facts.hook_id is None:
         steps.append(Step("hook", facts.hook_url, StepState.SKIPPED, ALREADY_ABSENT))

@@ -17,8 +17,8 @@ def revoke_warning(repo: Repository) -> str | None:
         return None
     where = f"PAC Repository {binding.namespace}/{binding.repository}"
     way_out = (
-        f"log in again (pac-tui login {repo.name} writes a new token there), or take pac-tui "
-        f"out of it with pac-tui offboard {repo.name}"
+        f"log in again (pac-tui login {repo.name} writes a new token there); to take pac-tui "
+        f"out of it instead, log in and run pac-tui offboard {repo.name}"
     )
     if binding.mode == TokenMode.OAUTH:
         return (

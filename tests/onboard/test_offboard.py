@@ -20,9 +20,12 @@ from pac_tui.actions.offboard import (
     plan_offboard,
 )
 from pac_tui.core.config import Repository
+from pac_tui.core.errors import NeedsLogin, PacTuiError
+from pac_tui.gitlab.projects import get_project
 from pac_tui.kube.repositories import PAC_GROUP
+from pac_tui.oauth.revoke import revoke
 from pac_tui.onboard import onboard
-from tests.onboard.conftest import CONTROLLER, World
+from tests.onboard.conftest import CONTROLLER, PROJECT, World
 
 MODES = ["project-token", "oauth"]
 
@@ -234,3 +237,61 @@ async def test_gitlab_refusing_the_hook_delete_changes_nothing(world: World) -> 
     assert world.apiserver.writes() == []
     assert len(world.project.hooks) == 1
     assert not refused_by_gitlab(world, values["provider.token"])
+
+
+async def test_a_secret_rotated_after_the_plan_stops_the_run_before_any_revoke(
+    world: World,
+) -> None:
+    repo, values = await onboarded(world, "project-token")
+    s = world.session
+    plan = await plan_offboard(repo, s.store, s.clock, world.clusters)
+    # The in-cluster refresher writes the Secret between the plan and the act.
+    secret = world.apiserver.get_object("", "secrets", "ci", "demo-gitlab")
+    assert secret is not None
+    secret["metadata"]["annotations"]["pac-tui.dev/last-error"] = "GitLab did not answer"
+    world.apiserver.put_object({"apiVersion": "v1", "kind": "Secret", **secret})
+
+    result = await carry_out(plan)
+
+    failed = result.failed
+    assert failed is not None and failed.what == "secret"
+    assert "changed since it was read" in failed.message
+    assert world.apiserver.get_object("", "secrets", "ci", "demo-gitlab") is not None
+    assert not refused_by_gitlab(world, values["provider.token"])
+    async with s.api() as api:  # the grant still works at GitLab
+        assert (await get_project(api, PROJECT)).path_with_namespace == PROJECT
+
+    assert (await run(world, repo)).failed is None  # planned again, it goes through
+    assert refused_by_gitlab(world, values["provider.token"])
+
+
+async def test_a_cluster_that_cannot_be_read_changes_nothing(world: World) -> None:
+    repo, _ = await onboarded(world, "project-token")
+    world.apiserver.fail_next("GET", r"/repositories/demo$", 503)
+
+    with pytest.raises(PacTuiError, match="nothing was changed"):
+        await run(world, repo)
+
+    assert world.apiserver.writes() == [] and world.gitlab.requests == {}
+    assert len(world.project.hooks) == 1
+
+
+async def test_without_a_live_grant_it_says_log_in_and_changes_nothing(world: World) -> None:
+    repo, _ = await onboarded(world, "project-token")
+    s = world.session
+    await revoke(repo, s.store, s.clock)
+    world.gitlab.requests.clear()
+
+    with pytest.raises(NeedsLogin, match=r"pac-tui login demo.*nothing was changed"):
+        await run(world, repo)
+
+    assert world.apiserver.writes() == [] and world_gitlab_api_writes(world) == 0
+    assert len(world.project.hooks) == 1
+
+
+def world_gitlab_api_writes(world: World) -> int:
+    return sum(
+        n
+        for key, n in world.gitlab.requests.items()
+        if not key.startswith(("GET ", "HEAD ")) and "/oauth/" not in key
+    )

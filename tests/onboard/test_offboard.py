@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,9 +26,11 @@ from pac_tui.core.config import Repository
 from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.gitlab.projects import get_project
 from pac_tui.kube.repositories import PAC_GROUP
+from pac_tui.kube.secrets import read_secret, write_tokens
 from pac_tui.oauth.revoke import revoke
 from pac_tui.onboard import onboard
 from tests.onboard.conftest import CONTROLLER, PROJECT, World
+from tests.providers.gitlab_api import login
 
 MODES = ["project-token", "oauth"]
 
@@ -295,3 +300,30 @@ def world_gitlab_api_writes(world: World) -> int:
         for key, n in world.gitlab.requests.items()
         if not key.startswith(("GET ", "HEAD ")) and "/oauth/" not in key
     )
+
+
+async def test_oauth_tokens_the_secret_holds_beyond_the_local_grant_are_revoked_too(
+    world: World, tmp_path: Path
+) -> None:
+    repo, values = await onboarded(world, "oauth")
+    # Another grant in the Secret than in the local store (as after a rotation elsewhere).
+    other = (await login(world.gitlab, tmp_path / "other", project=PROJECT)).tokens()
+    cluster = world.clusters.get("kind-pac")
+    stored = read_secret(cluster, "ci", "demo-gitlab", "provider.token")
+    assert stored is not None and stored.tokens is not None
+    newer = replace(
+        stored.tokens,
+        token=other.access_token,
+        refresh_token=other.refresh_token,
+        issued_at=stored.tokens.issued_at + timedelta(seconds=5),
+    )
+    write_tokens(cluster, "ci", "demo-gitlab", "provider.token", newer)
+
+    result = await run(world, repo)
+
+    assert result.failed is None, result.to_json()
+    grant = next(step for step in result.steps if step.what == "oauth-grant")
+    assert grant.message == "revoked the local tokens and the tokens the Secret held"
+    assert refresh_refused(world, other.refresh_token or "")
+    assert refresh_refused(world, values["refresh"])
+    assert other.access_token not in json.dumps(result.to_json())

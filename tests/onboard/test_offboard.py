@@ -327,3 +327,57 @@ async def test_oauth_tokens_the_secret_holds_beyond_the_local_grant_are_revoked_
     assert refresh_refused(world, other.refresh_token or "")
     assert refresh_refused(world, values["refresh"])
     assert other.access_token not in json.dumps(result.to_json())
+
+
+def webhook_secret_in(world: World, name: str) -> None:
+    """A Repository whose webhook secret is in a Secret of its own, `name`."""
+    world.apiserver.put_object(
+        {
+            "apiVersion": "pipelinesascode.tekton.dev/v1alpha1",
+            "kind": "Repository",
+            "metadata": {"name": "demo", "namespace": "ci"},
+            "spec": {
+                "url": f"{world.gitlab.url}/{PROJECT}",
+                "git_provider": {
+                    "secret": {"name": "demo-gitlab", "key": "provider.token"},
+                    "webhook_secret": {"name": name, "key": "webhook.secret"},
+                },
+            },
+        }
+    )
+
+
+async def test_a_webhook_secret_of_its_own_that_pac_tui_made_goes_too(world: World) -> None:
+    webhook_secret_in(world, "demo-webhook")  # onboarding creates it, with pac-tui's label
+    repo, _ = await onboarded(world, "project-token")
+    assert world.apiserver.get_object("", "secrets", "ci", "demo-webhook") is not None
+
+    result = await run(world, repo)
+
+    assert result.failed is None
+    secrets = [(s.target, s.state) for s in result.steps if s.what == "secret"]
+    assert secrets == [("ci/demo-gitlab", StepState.DONE), ("ci/demo-webhook", StepState.DONE)]
+    assert world.apiserver.get_object("", "secrets", "ci", "demo-webhook") is None
+
+
+async def test_the_users_own_webhook_secret_is_left_as_it_is(world: World) -> None:
+    user_secret = {"webhook.secret": base64.b64encode(b"the user's own").decode()}
+    world.apiserver.put_object(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "mine", "namespace": "ci"},
+            "data": user_secret,
+        }
+    )
+    webhook_secret_in(world, "mine")
+    repo, _ = await onboarded(world, "project-token")
+
+    result = await run(world, repo)
+
+    assert result.failed is None
+    step = next(s for s in result.steps if s.target == "ci/mine")
+    assert step.state == StepState.SKIPPED and step.message == "nothing of pac-tui's in it"
+    mine = world.apiserver.get_object("", "secrets", "ci", "mine")
+    assert mine is not None and mine["data"] == user_secret
+    assert world.apiserver.get_object("", "secrets", "ci", "demo-gitlab") is None

@@ -30,8 +30,8 @@ The order, and why:
    hand or by GitOps: by default it is kept, pointing at a Secret that holds no token).
 8. **The config entry** only with `forget`: the config is the user's own file, and keeping the
    entry lets a rerun of `pac-tui offboard` find the binding again (as `glab auth logout` leaves
-   the rest of glab's config alone). `pac-tui login` on a repository still bound in the config
-   writes a token into its Secret again: that is onboarding, on purpose.
+   the rest of glab's config alone). While the entry keeps its binding, `pac-tui login` writes a
+   token into the Secret again (the first half of onboarding: `pac-tui onboard` does the rest).
 
 What is pac-tui's: the Secret rule is in `kube.unbind`. The hook: nothing records who created it,
 so the one hook posting to the controller URL onboarding recorded on the Repository is taken as
@@ -55,6 +55,7 @@ from pac_tui.actions.offboard_steps import (
     api_for,
     build_steps,
     forget_entry,
+    noted,
 )
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Repository, TokenMode
@@ -133,7 +134,7 @@ async def plan_offboard(
         raise UsageError("forgetting the repository needs the config file's path")
     view = await read_cluster_or_error(clusters, binding)
     if view.error is not None:
-        raise PacTuiError(f"{view.error}; nothing was changed") from None
+        raise noted(view.error, "nothing was changed") from None
     facts = Facts(view)
     record = store.get(repo.name)
     token_ref, _ = view.refs(binding.repository)
@@ -158,7 +159,7 @@ async def plan_offboard(
                     if token is not None and token.active and not token.revoked:
                         facts.live_token_ids.append(token_id)
             except PacTuiError as exc:
-                raise type(exc)(f"{exc}; nothing was changed") from None
+                raise noted(exc, "nothing was changed") from None
 
     steps = build_steps(repo, store, clock, clusters, facts, delete_repository, transport)
     if forget:
@@ -192,9 +193,8 @@ async def carry_out(plan: Offboarding) -> Offboarding:
             step.message = await step.run()
         except PacTuiError as exc:
             step.state = StepState.FAILED
-            step.message = (
-                f"{exc}. Nothing after this step was done: once this is fixed, run "
-                f"{plan.next_command}"
+            step.message = str(
+                noted(exc, f"nothing after this step was done: once fixed, run {plan.next_command}")
             )
             for later in plan.steps[index + 1 :]:
                 if later.state == StepState.PLANNED:

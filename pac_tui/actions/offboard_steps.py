@@ -75,6 +75,12 @@ class Facts:
     secret_grant: SecretTokens | None = None
 
 
+def noted(exc: PacTuiError, note: str) -> PacTuiError:
+    """`exc` (same type and attributes) with `note` added to its message."""
+    exc.args = (f"{str(exc).rstrip('.')}; {note}", *exc.args[1:])
+    return exc
+
+
 def api_for(
     repo: Repository,
     store: TokenStore,
@@ -274,10 +280,11 @@ def _project_token_step(
                 for token_id in ids:
                     await revoke_project_token(client, repo.project, token_id)
         except PacTuiError as exc:
-            raise type(exc)(
-                f"{exc}. Project access token {named} is still valid; the local store keeps its "
-                f"id, so a rerun revokes it (or revoke it in GitLab: {repo.gitlab.url}/"
-                f"{repo.project}/-/settings/access_tokens)"
+            raise noted(
+                exc,
+                f"project access token {named} is still valid; the local store keeps its id, so a "
+                f"rerun revokes it (or revoke it in GitLab: {repo.gitlab.url}/{repo.project}"
+                "/-/settings/access_tokens)",
             ) from None
         return await _drop_project_token(store, repo.name, f"revoked project access token {named}")
 

@@ -24,6 +24,7 @@ from pac_tui.actions.offboard import (
 )
 from pac_tui.core.config import Repository
 from pac_tui.core.errors import NeedsLogin, PacTuiError
+from pac_tui.gitlab.api import GitLabApiError
 from pac_tui.gitlab.projects import get_project
 from pac_tui.kube.repositories import PAC_GROUP
 from pac_tui.kube.secrets import read_secret, write_tokens
@@ -279,6 +280,17 @@ async def test_a_cluster_that_cannot_be_read_changes_nothing(world: World) -> No
 
     assert world.apiserver.writes() == [] and world.gitlab.requests == {}
     assert len(world.project.hooks) == 1
+
+
+async def test_a_role_too_low_to_read_the_hooks_changes_nothing(world: World) -> None:
+    repo, _ = await onboarded(world, "project-token")
+    world.project.access_level = 30
+
+    with pytest.raises(GitLabApiError, match="nothing was changed") as caught:
+        await run(world, repo)
+
+    assert caught.value.status == 403
+    assert world.apiserver.writes() == [] and world_gitlab_api_writes(world) == 0
 
 
 async def test_without_a_live_grant_it_says_log_in_and_changes_nothing(world: World) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pac_tui.cli.output import print_json, print_table
 from pac_tui.core.errors import UsageError
@@ -84,7 +84,7 @@ def cmd_offboard(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_steps(out: Any, result: Offboarding) -> None:
+def _print_steps(out: TextIO, result: Offboarding) -> None:
     rows = [("STEP", "TARGET", "STATE", "MESSAGE")]
     rows += [(s.what, s.target, s.state.value, s.message) for s in result.steps]
     print_table(out, rows)

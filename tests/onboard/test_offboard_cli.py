@@ -170,3 +170,16 @@ async def test_revoke_of_a_bound_repository_points_to_offboard(
 
     assert status == 0, err
     assert "warning:" in err and "pac-tui offboard demo" in err
+
+
+async def test_an_unbound_repository_is_refused_with_the_way_out(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_config(world, tmp_path / "config.toml")
+    text = (tmp_path / "config.toml").read_text()
+    (tmp_path / "config.toml").write_text(text.split("[repositories.kubernetes]")[0])
+
+    status, out, err = await pac_tui(world, tmp_path, monkeypatch, "offboard", "demo", "--yes")
+
+    assert status == 2 and out == ""
+    assert "not bound to a PAC Repository" in err and "pac-tui revoke demo" in err

@@ -77,3 +77,22 @@ async def test_offboard_from_the_dashboard_after_a_confirmation(
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
         assert "nothing of pac-tui's is left to remove" in notices(app)
+
+
+async def test_a_failed_step_in_the_dashboard_says_what_to_do(world: World, tmp_path: Path) -> None:
+    await onboarded(world, "project-token")
+    app = dashboard(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("D")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        world.project.access_level = 30  # the role is lowered while the question is open
+        await pilot.press("y")
+        await settle(pilot)
+
+        stopped = [n for n in app._notifications if n.title == "Offboard demo stopped"]
+        assert len(stopped) == 1 and stopped[0].severity == "error"
+        assert "Maintainer" in stopped[0].message
+        assert "run pac-tui offboard demo" in stopped[0].message
+        assert world.apiserver.writes() == [] and len(world.project.hooks) == 1
+        assert world.session.store.get("demo") is not None

@@ -16,7 +16,10 @@ def revoke_warning(repo: Repository) -> str | None:
     if binding is None:
         return None
     where = f"PAC Repository {binding.namespace}/{binding.repository}"
-    way_out = f"log in again (pac-tui login {repo.name} writes a new token there)"
+    way_out = (
+        f"log in again (pac-tui login {repo.name} writes a new token there); to take pac-tui "
+        f"out of it instead, log in and run pac-tui offboard {repo.name}"
+    )
     if binding.mode == TokenMode.OAUTH:
         return (
             f"the Secret of {where} still holds the token just revoked, so PAC's calls to GitLab "

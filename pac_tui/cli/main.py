@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from pac_tui import __version__
 from pac_tui.actions.clusters import ClusterPool
-from pac_tui.cli import deliveries, gateway, kube, onboard, tokens, webhook
+from pac_tui.cli import deliveries, gateway, kube, offboard, onboard, tokens, webhook
 from pac_tui.cli.context import Context, startup_warnings
 from pac_tui.core.clock import SystemClock
 from pac_tui.core.config import load_config
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhook.add_parsers(sub)
     kube.add_parsers(sub)
     onboard.add_parsers(sub)
+    offboard.add_parsers(sub)
     gateway.add_parsers(sub)
     deliveries.add_parsers(sub)
     return parser

@@ -140,3 +140,25 @@ def _explain_url(exc: GitLabApiError, url: str) -> GitLabApiError:
         error=exc.error,
         message=exc.message,
     )
+
+
+async def delete_hook(api: GitLabApi, project: ProjectRef, hook_id: int) -> bool:
+    """Remove hook `hook_id`; False when GitLab has no such hook (nothing left to remove).
+
+    Below Maintainer GitLab answers 403, which is raised with the role it takes.
+    """
+    path = f"/projects/{project_id(project)}/hooks/{hook_id}"
+    try:
+        await api.delete(path, action=f"delete webhook {hook_id}", project=project)
+    except GitLabApiError as exc:
+        if exc.status == 404 and exc.message != "404 Project Not Found":
+            return False
+        if exc.status == 403 and exc.error is None:
+            raise GitLabApiError(
+                f"GitLab refused to delete webhook {hook_id} of {project}: removing a webhook "
+                "needs the Maintainer role; ask a Maintainer, or for the role",
+                status=exc.status,
+                message=exc.message,
+            ) from None
+        raise
+    return True

@@ -171,6 +171,48 @@ def read_repository(cluster: Cluster, namespace: str, name: str) -> PacRepositor
     return parse_repository(obj)
 
 
+def delete_repository(cluster: Cluster, namespace: str, name: str) -> bool:
+    """Delete the `Repository` resource; False when there is none of that name."""
+    try:
+        cluster.call(
+            f"delete PAC Repository {namespace}/{name}",
+            cluster.custom.delete_namespaced_custom_object,
+            PAC_GROUP,
+            PAC_VERSION,
+            namespace,
+            PAC_PLURAL,
+            name,
+        )
+    except NotFound as exc:
+        if CRD_MISSING in str(exc):
+            raise not_installed(cluster) from None
+        return False
+    return True
+
+
+def remove_annotations(
+    cluster: Cluster, namespace: str, name: str, keys: Iterable[str], resource_version: str
+) -> None:
+    """Drop `keys` from the Repository's annotations (a merge patch, conditional on
+    `resource_version`: a 409 `Conflict` when it changed since it was read)."""
+    patch = {
+        "metadata": {
+            "resourceVersion": resource_version,
+            "annotations": dict.fromkeys(keys),
+        }
+    }
+    cluster.call(
+        f"annotate PAC Repository {namespace}/{name}",
+        cluster.custom.patch_namespaced_custom_object,
+        PAC_GROUP,
+        PAC_VERSION,
+        namespace,
+        PAC_PLURAL,
+        name,
+        patch,
+    )
+
+
 def not_installed(cluster: Cluster) -> ClusterRefused:
     return ClusterRefused(
         f"Pipelines-as-Code is not installed in context {cluster.context}: the "

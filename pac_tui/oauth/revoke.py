@@ -26,21 +26,27 @@ async def revoke(repo: Repository, store: TokenStore, clock: Clock) -> TokenReco
         except NeedsLogin:
             return None
         assert record is not None
-        pairs = [(tokens.access_token, "access_token")]
-        if tokens.refresh_token:
-            pairs.append((tokens.refresh_token, "refresh_token"))
-        async with oauth_client(repo.gitlab) as client:
-            for token, hint in pairs:
-                try:
-                    response: httpx.Response = await client.revoke_token(
-                        repo.gitlab.revoke_url, token=token, token_type_hint=hint
-                    )
-                except Exception as exc:
-                    raise explain(exc, repo.gitlab, "revoke the tokens") from None
-                _check(response, repo)
+        await revoke_tokens(repo, tokens.access_token, tokens.refresh_token)
         when = clock.now().strftime("%Y-%m-%d %H:%M UTC")
         txn.put(repo.name, record.with_(tokens=None, needs_login=f"revoked on {when}"))
         return record
+
+
+async def revoke_tokens(repo: Repository, access_token: str, refresh_token: str | None) -> None:
+    """Revoke one access token and its refresh token at `repo`'s provider (RFC 7009: a token
+    that is already invalid counts as revoked); the store is not touched."""
+    pairs = [(access_token, "access_token")]
+    if refresh_token:
+        pairs.append((refresh_token, "refresh_token"))
+    async with oauth_client(repo.gitlab) as client:
+        for token, hint in pairs:
+            try:
+                response: httpx.Response = await client.revoke_token(
+                    repo.gitlab.revoke_url, token=token, token_type_hint=hint
+                )
+            except Exception as exc:
+                raise explain(exc, repo.gitlab, "revoke the tokens") from None
+            _check(response, repo)
 
 
 def _check(response: httpx.Response, repo: Repository) -> None:

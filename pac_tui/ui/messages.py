@@ -119,3 +119,7 @@ class TimelineLoaded(Message):
         super().__init__()
         self.report = report
         self.error = error
+
+
+class OffboardFinished(StoreWritten):
+    """An offboarding ended, well or not (its notice was posted before)."""

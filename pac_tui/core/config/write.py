@@ -214,6 +214,31 @@ def _set_secret(path: Path, repo_name: str, key: str, value: str) -> None:
     _write_atomically(path, new_text)
 
 
+def remove_repository(path: Path, repo_name: str) -> bool:
+    """Remove the `[[repositories]]` entry named `repo_name` (its binding and webhook secret go
+    with it); False when the file has no such entry. The rest of the file, comments included,
+    is kept (tomlkit), validated and written as `set_binding` does; a `[gitlab.KEY]` table stays
+    even when no repository uses it any more (other tools of the user's may)."""
+    text = _read(path)
+    config = parse_config(text, path)  # a broken file stops here, untouched
+    if all(repo.name != repo_name for repo in config.repositories):
+        return False
+    try:
+        document = tomlkit.parse(text)
+    except TOMLKitError as exc:
+        raise ConfigError(path, None, f"cannot be edited safely: {exc}") from None
+    entries = document["repositories"]
+    index = next(i for i, e in enumerate(entries) if e.get("name") == repo_name)
+    del entries[index]
+    if not entries:
+        del document["repositories"]
+    new_text = tomlkit.dumps(document)
+    if any(r.name == repo_name for r in parse_config(new_text, path).repositories):
+        raise ConfigError(path, None, "cannot be edited safely: the repository is still there")
+    _write_atomically(path, new_text)
+    return True
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")

@@ -29,7 +29,7 @@ from pac_tui.ui.messages import (
     StoreWritten,
     WebhookStatus,
 )
-from pac_tui.ui.screens.confirm import confirm_revoke
+from pac_tui.ui.screens.confirm import confirm_revoke, offboard_selected
 from pac_tui.ui.screens.help import HelpScreen
 from pac_tui.ui.screens.login import LoginScreen
 from pac_tui.ui.widgets.badges import matches
@@ -45,6 +45,7 @@ class DashboardScreen(Screen[None]):
         Binding("r", "refresh", "Refresh"),
         Binding("R", "refresh_all", "Refresh all", show=False),
         Binding("x", "revoke", "Revoke"),
+        Binding("D", "offboard", "Offboard", show=False),
         Binding("s", "sync", "Sync"),
         Binding("a", "toggle_auto", "Auto-refresh"),
         Binding("slash", "filter", "Filter"),
@@ -284,6 +285,9 @@ class DashboardScreen(Screen[None]):
                 self.tokens.revoke(repo)
 
         self.app.push_screen(confirm_revoke(repo), answered)
+
+    def action_offboard(self) -> None:
+        offboard_selected(self.ctx, self._need_repo(), self)
 
     def action_sync(self) -> None:
         repo = self._need_repo()

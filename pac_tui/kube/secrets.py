@@ -8,8 +8,10 @@ Layout of a managed Secret (label `app.kubernetes.io/managed-by: pac-tui`):
 - annotations (not secret, visible in `kubectl describe`): `pac-tui.dev/mode`,
   `pac-tui.dev/issued-at` (orders token generations), `pac-tui.dev/expires-at`,
   `pac-tui.dev/token-id` (project-token mode), `pac-tui.dev/gitlab-url`, `pac-tui.dev/client-id`,
-  `pac-tui.dev/project`, `pac-tui.dev/token-key`, and the refresher's `pac-tui.dev/last-error`
-  and `pac-tui.dev/refresher-lease` (the Lease of the refresher that rotates it; kept on writes).
+  `pac-tui.dev/project`, `pac-tui.dev/token-key`, `pac-tui.dev/token-fingerprint` (a keyed hash
+  of the token written, `kube.fingerprint`: a mismatch means someone else wrote the token), and
+  the refresher's `pac-tui.dev/last-error` and `pac-tui.dev/refresher-lease` (the Lease of the
+  refresher that rotates it; kept on writes).
 
 Writes are conditional on the `resourceVersion` that was read. On a 409 the Secret is read again:
 a token issued at the same time or later is never overwritten — the caller adopts it instead.
@@ -35,6 +37,7 @@ from pac_tui.core.config import TOKEN_MODES, TokenMode
 from pac_tui.core.errors import PacTuiError
 from pac_tui.core.models import iso_utc, mask, parse_time
 from pac_tui.kube.cluster import Cluster, Conflict, NotFound
+from pac_tui.kube.fingerprint import FINGERPRINT, fingerprint, written_by_pac_tui
 
 MANAGED_BY = ("app.kubernetes.io/managed-by", "pac-tui")
 PREFIX = "pac-tui.dev/"
@@ -98,6 +101,12 @@ class StoredSecret:
     last_error: str | None
     body: client.V1Secret = field(repr=False, compare=False)
     problem: str | None = None  # why its managed annotations cannot be read (then tokens is None)
+    ours: bool | None = None  # the token is the one pac-tui wrote; None: no fingerprint to tell
+
+    @property
+    def foreign(self) -> bool:
+        """Someone else (PAC's rotation, kubectl) replaced the token pac-tui wrote."""
+        return self.ours is False
 
     @property
     def key(self) -> str:
@@ -159,7 +168,7 @@ def write_tokens(
         held = current.tokens if current else None
         if held is not None and held.same_generation(tokens):
             missing = {k: v for k, v in (extra_data or {}).items() if k not in current.keys}
-            if not missing and current.last_error is None:
+            if not missing and current.last_error is None and current.ours is not None:
                 return Written(WriteResult.UNCHANGED, current)
         elif held is not None and held.issued_at >= tokens.issued_at and not replace_newer:
             return Written(WriteResult.NEWER_IN_CLUSTER, current)
@@ -267,6 +276,7 @@ def _body(
                 "client-id": tokens.client_id,
                 "project": tokens.project,
                 "token-key": token_key,
+                "token-fingerprint": fingerprint(tokens.token, namespace, name, token_key),
             }.items()
             if value is not None
         }
@@ -291,6 +301,10 @@ def stored_secret(body: client.V1Secret, namespace: str, token_key: str) -> Stor
     data = body.data or {}
     managed = labels.get(MANAGED_BY[0]) == MANAGED_BY[1]
     tokens, problem = _tokens(annotations, data, token_key) if managed else (None, None)
+    ours = None
+    if tokens is not None:
+        noted = annotations.get(FINGERPRINT)
+        ours = written_by_pac_tui(noted, tokens.token, namespace, meta.name, token_key)
     return StoredSecret(
         namespace=namespace,
         name=meta.name,
@@ -302,6 +316,7 @@ def stored_secret(body: client.V1Secret, namespace: str, token_key: str) -> Stor
         last_error=annotations.get(f"{PREFIX}last-error"),
         body=body,
         problem=problem,
+        ours=ours,
     )
 
 

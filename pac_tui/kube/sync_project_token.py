@@ -77,7 +77,13 @@ async def sync_project_token(
         if record is not None:
             _keep_project_token(store, repo, newest)
         action = SyncAction.ADOPTED if held is newest else action
-    if held is not None and held.same_generation(newest) and held.issued_at >= newest.issued_at:
+    fingerprinted = stored is not None and stored.ours is not None  # else: stamp it now
+    if (
+        fingerprinted
+        and held is not None
+        and held.same_generation(newest)
+        and held.issued_at >= newest.issued_at
+    ):
         mark(store, repo, clock, synced=newest.issued_at)
         return action, newest.expires_at
     written = await asyncio.to_thread(

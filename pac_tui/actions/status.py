@@ -31,6 +31,7 @@ class ClusterStatus:
     synced: bool
     message: str | None
     gateway: str | None = None  # oauth mode: the token gateway PAC's API calls go through
+    rotator: str | None = None  # who rotates the Secret's token: "pac" or "pac-tui" (last sync)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +42,7 @@ class ClusterStatus:
             "synced": self.synced,
             "message": self.message,
             "gateway": self.gateway,
+            "rotator": self.rotator,
         }
 
 
@@ -57,6 +59,7 @@ def cluster_status(repo: Repository, record: TokenRecord | None) -> ClusterStatu
         synced=reason is None and record is not None and record.cluster is not None,
         message=reason,
         gateway=binding.gateway,
+        rotator=record.cluster.rotator if record is not None and record.cluster else None,
     )
 
 

@@ -43,6 +43,8 @@ MANAGED_BY = ("app.kubernetes.io/managed-by", "pac-tui")
 PREFIX = "pac-tui.dev/"
 REFRESH_KEY = "pac-tui.refresh-token"
 REFRESHER_LEASE = f"{PREFIX}refresher-lease"  # written by the refresher, kept by every writer
+ROTATOR = f"{PREFIX}rotator"  # who rotates (`kube.rotation`), noted on adoption, kept on writes
+KEPT = (REFRESHER_LEASE, ROTATOR)
 MAX_ATTEMPTS = 5
 
 
@@ -56,6 +58,11 @@ class MalformedSecret(PacTuiError):
             "and written again with pac-tui sync)"
         )
         self.secret = secret
+
+
+class ForeignToken(PacTuiError):
+    """The Secret holds a token pac-tui did not write (PAC rotated it, or a person replaced it):
+    never written over silently (`kube.rotation`)."""
 
 
 class SecretGone(PacTuiError):
@@ -147,6 +154,7 @@ def write_tokens(
     extra_data: dict[str, str] | None = None,
     create: bool = True,
     replace_newer: bool = False,
+    over_foreign: bool = False,
 ) -> Written:
     """Store `tokens` in the Secret unless it already holds the same or a newer generation.
 
@@ -155,6 +163,7 @@ def write_tokens(
     `replace_newer` (a grant the user has just authorized) the Secret's grant is replaced even
     when its issue time is the same or later: issue times have one-second resolution and come
     from different clocks, and a new login is the newest grant whatever the clocks say.
+    A token someone else wrote raises `ForeignToken` unless `replace_newer` or `over_foreign`.
     """
     for _ in range(MAX_ATTEMPTS):
         current = read_secret(cluster, namespace, name, token_key)
@@ -165,6 +174,11 @@ def write_tokens(
             )
         if current is not None and current.problem:
             raise MalformedSecret(current)
+        if current is not None and current.foreign and not (replace_newer or over_foreign):
+            raise ForeignToken(
+                f"Secret {current.key} holds a token pac-tui did not write; pac-tui does not "
+                "write over it (a new pac-tui login replaces it)"
+            )
         held = current.tokens if current else None
         if held is not None and held.same_generation(tokens):
             missing = {k: v for k, v in (extra_data or {}).items() if k not in current.keys}
@@ -217,27 +231,6 @@ def check_writable(cluster: Cluster, secret: StoredSecret) -> None:
     )
 
 
-def record_error(
-    cluster: Cluster, secret: StoredSecret, message: str | None
-) -> StoredSecret | None:
-    """Note (or clear) the refresher's last error on the Secret; a conflict skips it quietly."""
-    if secret.last_error == message:
-        return secret
-    annotations = {f"{PREFIX}last-error": message}
-    patch = {"metadata": {"resourceVersion": secret.resource_version, "annotations": annotations}}
-    try:
-        saved = cluster.call(
-            f"annotate Secret {secret.namespace}/{secret.name}",
-            cluster.core.patch_namespaced_secret,
-            secret.name,
-            secret.namespace,
-            patch,
-        )
-    except Conflict:
-        return None
-    return stored_secret(saved, secret.namespace, secret.token_key)
-
-
 def _body(
     current: StoredSecret | None,
     namespace: str,
@@ -260,9 +253,7 @@ def _body(
     meta = body.metadata
     meta.labels = {**(meta.labels or {}), **(labels or {}), MANAGED_BY[0]: MANAGED_BY[1]}
     annotations = {
-        k: v
-        for k, v in (meta.annotations or {}).items()
-        if not k.startswith(PREFIX) or k == REFRESHER_LEASE
+        k: v for k, v in (meta.annotations or {}).items() if not k.startswith(PREFIX) or k in KEPT
     }
     annotations.update(
         {

@@ -134,3 +134,22 @@ def restamp(
         patch,
     )
     return stored_secret(saved, secret.namespace, secret.token_key)
+
+
+def readiness(
+    cluster: Cluster, pac: PacRepository, stored: StoredSecret | None, oauth: bool, name: str
+) -> tuple[bool, str, str]:
+    """`pac-tui check`'s Rotation line (blocking): (ok, who rotates, the fix when not ok)."""
+    if oauth:
+        if stored is not None and stored.foreign:
+            return (
+                False,
+                f"Secret {stored.key} holds a token pac-tui did not write; pac-tui leaves it",
+                f"run: pac-tui login {name} (the new grant replaces it)",
+            )
+        detail = "pac-tui refreshes the OAuth token (PAC cannot rotate an OAuth token)"
+        if pac.token_auto_rotation:
+            detail += "; token_auto_rotation is on, and PAC logs a warning on each event"
+        return True, detail, ""
+    setting = pac_setting(cluster, pac)
+    return True, describe(who_rotates(setting, stored), setting), ""

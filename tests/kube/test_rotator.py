@@ -22,6 +22,7 @@ from pac_tui.kube.fingerprint import FINGERPRINT, fingerprint
 from pac_tui.kube.refresher import Refresher
 from pac_tui.kube.secrets import ForeignToken
 from pac_tui.kube.sync import sync
+from pac_tui.onboard.check import ROTATION, run_checks
 from tests.kube.fake_apiserver import FakeApiServer
 from tests.kube.pac import add_repository, bind, secret, secret_value
 from tests.kube.refresher_setup import PROJECT, bound_secret, clock, config_for, fake
@@ -129,6 +130,10 @@ async def test_sync_adopts_the_token_pac_rotated_and_mints_nothing(
         status = repo_status(s.repo, record, clock.now())
         assert status.cluster is not None and status.cluster.rotator == "pac"
         assert status.cluster.synced and status.to_json()["cluster"]["rotator"] == "pac"
+        lines = {c.name: c for c in await run_checks(s.repo, s.store, clock, clusters)}
+        assert lines[ROTATION].ok and "PAC rotates the token (token_auto_rotation)" in (
+            lines[ROTATION].detail
+        )
 
         # Again, and later when the rotation is due: still PAC's; pac-tui rotates nothing.
         assert (await sync(s.repo, s.store, clock, clusters)).action == "unchanged"
@@ -205,6 +210,8 @@ async def test_oauth_mode_reports_a_token_someone_else_wrote_and_does_not_write_
         with pytest.raises(ForeignToken, match="pac-tui login demo"):
             await sync(s.repo, s.store, clock, clusters)
         assert secret_value(apiserver, "provider.token") == "glpat-put-there-by-hand-00"
+        lines = {c.name: c for c in await run_checks(s.repo, s.store, clock, clusters)}
+        assert not lines[ROTATION].ok and lines[ROTATION].fix.startswith("run: pac-tui login demo")
 
         refresher = Refresher(connect("other", str(kubeconfig)), "ci", config_for(s), clock)
         [outcome] = await refresher.run_once()

@@ -225,3 +225,34 @@ async def test_oauth_mode_reports_a_token_someone_else_wrote_and_does_not_write_
         assert secret_value(apiserver, "provider.token") == s.tokens().access_token
     finally:
         clusters.close()
+
+
+async def test_a_foreign_token_gitlab_refuses_is_replaced_by_sync_and_reported_by_the_refresher(
+    fake: FakeGitLab,
+    apiserver: FakeApiServer,
+    kubeconfig: Path,
+    tmp_path: Path,
+    clock: ManualClock,
+) -> None:
+    s = await bound_secret(fake, apiserver, kubeconfig, tmp_path, clock, "project-token")
+    rotated = pac_rotates(fake, kubeconfig)
+    fake.tokens[rotated["id"]].revoked = True  # e.g. revoked in GitLab's settings afterwards
+
+    refresher = Refresher(connect("other", str(kubeconfig)), "ci", config_for(s), clock)
+    [outcome] = await refresher.run_once()
+    assert outcome.action == "failed" and "GitLab refuses it" in outcome.message
+    assert secret_value(apiserver, "provider.token") == rotated["token"]  # not replaced there
+    assert fake.count("POST", MINT) == 1
+
+    clusters = Clusters(str(kubeconfig))
+    try:
+        result = await sync(s.repo, s.store, clock, clusters)
+    finally:
+        clusters.close()
+    assert result.action == "minted"
+    assert any("no longer accepts it" in w for w in result.warnings)
+    value = secret_value(apiserver, "provider.token")
+    assert value not in (None, rotated["token"])
+    [active] = active_tokens(fake, s)
+    assert active["id"] == int(annotations(apiserver)["pac-tui.dev/token-id"])
+    fingerprint_hides(value, apiserver)  # type: ignore[arg-type]

@@ -67,9 +67,10 @@ async def sync(
             rotator = Rotator.PAC_TUI  # PAC cannot rotate an OAuth token (`kube.rotation`)
         else:
             setting = await asyncio.to_thread(pac_setting, cluster, pac)
-            *result, rotator = await sync_project_token(
+            action, expires, rotator = await sync_project_token(
                 repo, store, clock, cluster, pac, notes, setting
             )
+            result = (action, expires)
         note_rotator(store, repo, rotator)
     except ClusterUnavailable as exc:
         mark(store, repo, clock, error=str(exc))

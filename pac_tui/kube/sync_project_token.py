@@ -63,7 +63,7 @@ async def sync_project_token(
         if taken is not None:
             notes.append(describe(rotator, setting))
             return SyncAction.ADOPTED, taken.expires_at, rotator
-        replacing = True
+        replacing, rotator = True, who_rotates(setting, None)  # nobody kept that one alive
     record = store.get(repo.name)
     local = record.project_token if record else None
     newest = _newest(held, local, repo)

@@ -256,3 +256,5 @@ async def test_a_foreign_token_gitlab_refuses_is_replaced_by_sync_and_reported_b
     [active] = active_tokens(fake, s)
     assert active["id"] == int(annotations(apiserver)["pac-tui.dev/token-id"])
     fingerprint_hides(value, apiserver)  # type: ignore[arg-type]
+    status = repo_status(s.repo, s.store.get("demo"), clock.now())
+    assert status.cluster is not None and status.cluster.rotator == "pac-tui"

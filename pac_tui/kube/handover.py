@@ -19,7 +19,7 @@ from pac_tui.kube.cluster import Cluster, Conflict
 from pac_tui.kube.events import EventType
 from pac_tui.kube.renew import application, due
 from pac_tui.kube.report import COMPONENT, Outcome, RefresherAction, Reporter
-from pac_tui.kube.repositories import parse_repository, read_repository_object
+from pac_tui.kube.repositories import PAC_GROUP, PAC_PLURAL, PAC_VERSION, parse_repository
 from pac_tui.kube.rotation import (
     Rotator,
     adopted,
@@ -68,17 +68,24 @@ class Handover:
         )
 
     def _setting(self, secret: StoredSecret) -> bool | None:
-        """PAC's token_auto_rotation for the Repositories that read `secret` (blocking)."""
-        settings = []
-        for target in self.report.index.targets(secret):
-            if target.kind != "Repository":
-                continue
-            try:
-                obj = read_repository_object(self.cluster, target.namespace, target.name)
-            except PacTuiError:
-                continue
-            if obj is not None:
-                settings.append(pac_setting(self.cluster, parse_repository(obj)))
+        """PAC's token_auto_rotation for the Repositories that read `secret` (blocking). They are
+        listed, as the Role allows (`deploy/rbac.yaml`: list, not get, on repositories)."""
+        try:
+            answer = self.cluster.call(
+                f"list PAC Repositories in namespace {secret.namespace}",
+                self.cluster.custom.list_namespaced_custom_object,
+                PAC_GROUP,
+                PAC_VERSION,
+                secret.namespace,
+                PAC_PLURAL,
+            )
+        except PacTuiError:
+            return None
+        settings = [
+            pac_setting(self.cluster, repo)
+            for repo in map(parse_repository, answer.get("items", []))
+            if repo.token_secret.name == secret.name
+        ]
         return True if True in settings else False if False in settings else None
 
     async def _adopt(self, secret: StoredSecret, held: SecretTokens) -> Outcome | None:

@@ -23,9 +23,11 @@ from pac_tui.kube.refresher import Refresher
 from pac_tui.kube.secrets import ForeignToken
 from pac_tui.kube.sync import sync
 from pac_tui.onboard.check import ROTATION, run_checks
+from tests.kube.conftest import PAC_TUI_USER
 from tests.kube.fake_apiserver import FakeApiServer
 from tests.kube.pac import add_repository, bind, secret, secret_value
 from tests.kube.refresher_setup import PROJECT, bound_secret, clock, config_for, fake
+from tests.kube.test_deploy import documents
 from tests.providers.gitlab_api import FakeGitLab, Session, login
 
 __all__ = ["clock", "fake"]  # fixtures
@@ -258,3 +260,32 @@ async def test_a_foreign_token_gitlab_refuses_is_replaced_by_sync_and_reported_b
     fingerprint_hides(value, apiserver)  # type: ignore[arg-type]
     status = repo_status(s.repo, s.store.get("demo"), clock.now())
     assert status.cluster is not None and status.cluster.rotator == "pac-tui"
+
+
+async def test_under_its_role_the_refresher_leaves_a_due_token_to_pac_when_pac_s_setting_is_on(
+    fake: FakeGitLab,
+    apiserver: FakeApiServer,
+    kubeconfig: Path,
+    tmp_path: Path,
+    clock: ManualClock,
+) -> None:
+    s = await pac_rotating_repository(fake, apiserver, tmp_path, clock)
+    clusters = Clusters(str(kubeconfig))
+    try:
+        assert (await sync(s.repo, s.store, clock, clusters)).action == "minted"
+    finally:
+        clusters.close()
+    minted = secret_value(apiserver, "provider.token")
+    apiserver.grant(PAC_TUI_USER, documents()["Role/pac-tui-refresher"]["rules"], namespace="ci")
+    refresher = Refresher(connect("other", str(kubeconfig)), "ci", config_for(s), clock)
+    assert await refresher.run_once() == []  # not due: nothing to say
+
+    clock.advance(25 * 86400)
+    [left] = await refresher.run_once()
+    assert left.action == "left-to-pac" and "token_auto_rotation" in left.message
+    [again] = await refresher.run_once()
+    assert again.action == "left-to-pac" and again.quiet  # said once
+    assert fake.count("POST", SELF_ROTATE) == 0 and fake.count("POST", PROJECT_ROTATE) == 0
+    assert secret_value(apiserver, "provider.token") == minted
+    events = apiserver.objects("", "events", "ci")
+    assert [e["reason"] for e in events if e["reason"] == "LeftToPAC"] == ["LeftToPAC"]

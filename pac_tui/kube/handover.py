@@ -29,7 +29,7 @@ from pac_tui.kube.rotation import (
     restamp,
     who_rotates,
 )
-from pac_tui.kube.secrets import SecretTokens, StoredSecret
+from pac_tui.kube.secrets import SecretTokens, StoredSecret, read_secret
 
 
 class Handover:
@@ -109,7 +109,7 @@ class Handover:
         rotator = who_rotates(setting, secret)
         tokens = adopted(held, info, self.clock)
         try:
-            saved = await asyncio.to_thread(restamp, self.cluster, secret, tokens, rotator)
+            saved = await asyncio.to_thread(self._restamp, secret, tokens, rotator)
         except Conflict:
             return None  # written meanwhile: decide again next pass
         except PacTuiError as exc:
@@ -119,6 +119,19 @@ class Handover:
         text = f"{COMPONENT} {message}; expires {expires}; nothing minted or rotated"
         await self.report.tell(saved, EventType.NORMAL, "TokenAdopted", text)
         return self.report.count(Outcome(secret.key, RefresherAction.ADOPTED, text))
+
+    def _restamp(
+        self, secret: StoredSecret, tokens: SecretTokens, rotator: Rotator
+    ) -> StoredSecret:
+        """`restamp`, once more on a conflict when only annotations changed meanwhile (the
+        refresher's own Lease stamp, written just before in the same pass)."""
+        try:
+            return restamp(self.cluster, secret, tokens, rotator)
+        except Conflict:
+            now = read_secret(self.cluster, secret.namespace, secret.name, secret.token_key)
+            if now is None or now.tokens is None or now.tokens.token != tokens.token:
+                raise
+            return restamp(self.cluster, now, tokens, rotator)
 
     async def _say(
         self, secret: StoredSecret, action: RefresherAction, reason: str, message: str

@@ -19,6 +19,7 @@ from pac_tui.actions.status import repo_status
 from pac_tui.core.clock import ManualClock
 from pac_tui.kube.cluster import Clusters, connect
 from pac_tui.kube.fingerprint import FINGERPRINT, fingerprint
+from pac_tui.kube.lease import LeaderElector
 from pac_tui.kube.refresher import Refresher
 from pac_tui.kube.secrets import ForeignToken
 from pac_tui.kube.sync import sync
@@ -289,3 +290,26 @@ async def test_under_its_role_the_refresher_leaves_a_due_token_to_pac_when_pac_s
     assert secret_value(apiserver, "provider.token") == minted
     events = apiserver.objects("", "events", "ci")
     assert [e["reason"] for e in events if e["reason"] == "LeftToPAC"] == ["LeftToPAC"]
+
+
+async def test_a_leading_refresher_adopts_in_the_pass_that_first_stamps_the_secret(
+    fake: FakeGitLab,
+    apiserver: FakeApiServer,
+    kubeconfig: Path,
+    tmp_path: Path,
+    clock: ManualClock,
+) -> None:
+    s = await bound_secret(fake, apiserver, kubeconfig, tmp_path, clock, "project-token")
+    rotated = pac_rotates(fake, kubeconfig)
+    cluster = connect("other", str(kubeconfig))
+    candidate = LeaderElector(cluster, "ci", "pod-1", lease_duration=60, renew_deadline=30)
+    refresher = Refresher(cluster, "ci", config_for(s), clock, elector=candidate)
+    assert candidate.step()
+
+    [outcome] = await refresher.run_once()  # its Lease stamp lands first, then the adoption
+    assert outcome.action == "adopted"
+    notes = annotations(apiserver)
+    assert notes["pac-tui.dev/refresher-lease"] == "ci/pac-tui-refresher"
+    assert notes["pac-tui.dev/token-id"] == str(rotated["id"])
+    assert secret_value(apiserver, "provider.token") == rotated["token"]
+    candidate.release()

@@ -7,7 +7,10 @@ keeps PAC's value. In oauth mode a token someone else wrote is reported, not wri
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import io
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ import httpx
 import pytest
 
 from pac_tui.actions.status import repo_status
+from pac_tui.cli import main
 from pac_tui.core.clock import ManualClock
 from pac_tui.kube.cluster import Clusters, connect
 from pac_tui.kube.fingerprint import FINGERPRINT, fingerprint
@@ -27,7 +31,14 @@ from pac_tui.onboard.check import ROTATION, run_checks
 from tests.kube.conftest import PAC_TUI_USER
 from tests.kube.fake_apiserver import FakeApiServer
 from tests.kube.pac import add_repository, bind, secret, secret_value
-from tests.kube.refresher_setup import PROJECT, bound_secret, clock, config_for, fake
+from tests.kube.refresher_setup import (
+    PROJECT,
+    bound_secret,
+    clock,
+    config_file,
+    config_for,
+    fake,
+)
 from tests.kube.test_deploy import documents
 from tests.providers.gitlab_api import FakeGitLab, Session, login
 
@@ -313,3 +324,36 @@ async def test_a_leading_refresher_adopts_in_the_pass_that_first_stamps_the_secr
     assert notes["pac-tui.dev/token-id"] == str(rotated["id"])
     assert secret_value(apiserver, "provider.token") == rotated["token"]
     candidate.release()
+
+
+async def test_pac_tui_sync_refuses_on_stderr_to_write_over_a_foreign_oauth_token(
+    fake: FakeGitLab,
+    apiserver: FakeApiServer,
+    kubeconfig: Path,
+    tmp_path: Path,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = await bound_secret(fake, apiserver, kubeconfig, tmp_path, clock, "oauth")
+    cluster = connect("kind-pac", str(kubeconfig))
+    body = cluster.core.read_namespaced_secret("demo-gitlab", "ci")
+    body.data["provider.token"] = base64.b64encode(b"glpat-put-there-by-hand-00").decode()
+    cluster.core.replace_namespaced_secret("demo-gitlab", "ci", body)
+    config = config_file(s, tmp_path / "config.toml")
+    with config.open("a") as f:
+        f.write(
+            f'\n[[repositories]]\nname = "demo"\nproject = "{PROJECT}"\n\n'
+            '[repositories.kubernetes]\nnamespace = "ci"\nrepository = "demo"\nmode = "oauth"\n'
+        )
+    monkeypatch.setenv("PAC_TUI_DATA_DIR", str(tmp_path / "data"))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = await asyncio.to_thread(
+            main, ["--config", str(config), "sync", "demo", "--kubeconfig", str(kubeconfig)]
+        )
+    assert code == 1 and out.getvalue() == ""
+    assert "holds a token pac-tui did not write" in err.getvalue()
+    assert "pac-tui login demo" in err.getvalue()
+    assert "glpat-put-there" not in err.getvalue()
+    assert s.tokens().access_token not in err.getvalue()
+    assert secret_value(apiserver, "provider.token") == "glpat-put-there-by-hand-00"

@@ -34,6 +34,7 @@ class ClusterStatus:
     synced: bool
     message: str | None
     gateway: str | None = None  # oauth mode: the token gateway PAC's API calls go through
+    rotator: str | None = None  # who rotates the Secret's token: "pac" or "pac-tui" (last sync)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +45,7 @@ class ClusterStatus:
             "synced": self.synced,
             "message": self.message,
             "gateway": self.gateway,
+            "rotator": self.rotator,
         }
 
 
@@ -60,6 +62,7 @@ def cluster_status(repo: Repository, record: TokenRecord | None) -> ClusterStatu
         synced=reason is None and record is not None and record.cluster is not None,
         message=reason,
         gateway=binding.gateway,
+        rotator=record.cluster.rotator if record is not None and record.cluster else None,
     )
 
 

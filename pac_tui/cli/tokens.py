@@ -263,7 +263,8 @@ def _cluster_cell(cluster: ClusterStatus | None) -> str:
     if cluster is None:
         return "—"
     where = f"{cluster.namespace}/{cluster.repository} ({cluster.mode})"
-    return f"{where} synced" if cluster.synced else f"{where} NOT SYNCED"
+    by_pac = ", rotated by PAC" if cluster.rotator == "pac" else ""
+    return f"{where} synced{by_pac}" if cluster.synced else f"{where} NOT SYNCED{by_pac}"
 
 
 def cmd_refresh(ctx: Context, args: argparse.Namespace) -> int:

@@ -162,16 +162,22 @@ class ClusterSync:
     at: datetime
     synced: datetime | None
     error: str | None = None
+    rotator: str | None = None  # who rotates the Secret's token: "pac" or "pac-tui" (kube.rotation)
 
     def to_json(self) -> dict[str, Any]:
-        return {"at": iso_utc(self.at), "synced": iso_utc(self.synced), "error": self.error}
+        data = {"at": iso_utc(self.at), "synced": iso_utc(self.synced), "error": self.error}
+        if self.rotator is not None:
+            data["rotator"] = self.rotator
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClusterSync:
+        rotator = data.get("rotator")
         return cls(
             at=_parse_required(data["at"]),
             synced=parse_time(data.get("synced")),
             error=data.get("error"),
+            rotator=rotator if isinstance(rotator, str) else None,
         )
 
 

@@ -30,6 +30,7 @@ from pac_tui.core.config import Config
 from pac_tui.core.errors import ClusterRefused, NeedsLogin, PacTuiError
 from pac_tui.kube.cluster import Cluster, Conflict
 from pac_tui.kube.events import EventType
+from pac_tui.kube.handover import Handover
 from pac_tui.kube.lease import LeaderElector
 from pac_tui.kube.metrics import RefresherMetrics
 from pac_tui.kube.pending import Pending, PendingWrites
@@ -95,6 +96,7 @@ class Refresher:
         turn = max(interval, elector.retry_period if elector else 0)
         self.health = Health(stale_after=max(300.0, 10 * turn), monotonic=monotonic)
         self.report = Reporter(cluster, clock, self.identity, self.metrics)
+        self.handover = Handover(cluster, config, clock, self.report)  # one rotator per Secret
         self._monotonic = monotonic
         self._reported: set[tuple[str, str]] = set()  # unreadable Secrets already logged
 
@@ -285,6 +287,8 @@ class Refresher:
         if self.lease is not None:
             await asyncio.to_thread(quietly, stamp, self.report.cluster, secret, self.lease)
         pending = self.pending.get(secret.key)
+        if pending is None and (handed := await self.handover.visit(secret)) is not None:
+            return handed
         tokens = pending.tokens if pending else secret.tokens
         now = self.clock.now()
         if tokens is None or not due(tokens, now):
@@ -301,8 +305,8 @@ class Refresher:
             return self.report.count(
                 Outcome(secret.key, RefresherAction.FAILED, f"not renewed: {exc}")
             )
-        if latest is None or latest.problem:
-            return None  # deleted or broken meanwhile: the next pass reports it
+        if latest is None or latest.problem or latest.foreign:
+            return None  # deleted, broken or replaced meanwhile: the next pass sees to it
         if pending is None:
             tokens = latest.tokens
             if tokens is None or not due(tokens, now):

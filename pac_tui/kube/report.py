@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from pac_tui.core.clock import Clock
 from pac_tui.core.errors import PacTuiError
-from pac_tui.kube.cluster import Cluster
+from pac_tui.kube.cluster import Cluster, Conflict
 from pac_tui.kube.events import EventRecorder, EventType, RepositoryIndex
 from pac_tui.kube.metrics import RefresherMetrics
-from pac_tui.kube.secrets import StoredSecret, record_error
+from pac_tui.kube.secrets import PREFIX, StoredSecret, stored_secret
 
 COMPONENT = "pac-tui-refresher"
 QUICK = 5.0  # seconds: bound on each call that only reports (Events, annotations)
@@ -27,7 +27,9 @@ log = logging.getLogger("pac_tui.kube.refresher")
 class RefresherAction(enum.StrEnum):
     REFRESHED = "refreshed"  # oauth mode: a new grant stored in the Secret
     ROTATED = "rotated"  # project-token mode: the token rotated with itself
-    ADOPTED = "adopted"  # another writer stored a newer token: kept it
+    ADOPTED = "adopted"  # another writer stored a newer token (or PAC rotated it): kept it
+    LEFT_TO_PAC = "left-to-pac"  # PAC rotates this Secret's token: the refresher leaves it alone
+    FOREIGN = "foreign"  # oauth mode: a token pac-tui did not write; not written over
     FAILED = "failed"
     NEEDS_LOGIN = "needs-login"  # GitLab refused the grant: an operator must log in again
     UNWRITABLE = "unwritable"  # the Secret refused a dry-run write: GitLab was not asked
@@ -44,6 +46,7 @@ TROUBLES = frozenset(
         RefresherAction.MALFORMED,
         RefresherAction.GONE,
         RefresherAction.LOST,
+        RefresherAction.FOREIGN,
     }
 )
 
@@ -86,6 +89,27 @@ class Reporter:
     def count(self, outcome: Outcome) -> Outcome:
         self.metrics.outcome(outcome.secret, outcome.action)
         return outcome
+
+
+def record_error(
+    cluster: Cluster, secret: StoredSecret, message: str | None
+) -> StoredSecret | None:
+    """Note (or clear) the refresher's last error on the Secret; a conflict skips it quietly."""
+    if secret.last_error == message:
+        return secret
+    annotations = {f"{PREFIX}last-error": message}
+    patch = {"metadata": {"resourceVersion": secret.resource_version, "annotations": annotations}}
+    try:
+        saved = cluster.call(
+            f"annotate Secret {secret.namespace}/{secret.name}",
+            cluster.core.patch_namespaced_secret,
+            secret.name,
+            secret.namespace,
+            patch,
+        )
+    except Conflict:
+        return None
+    return stored_secret(saved, secret.namespace, secret.token_key)
 
 
 def quietly(fn: Callable[..., object], *args: object) -> None:

@@ -55,6 +55,7 @@ class PacRepository:
     last_run: PipelineRunStatus | None = None
     provider_url: str | None = None  # spec.git_provider.url: where PAC sends its API calls
     uid: str = ""  # what Events name it by (kubectl describe finds them by uid)
+    token_auto_rotation: bool | None = None  # spec.settings.gitlab: PAC rotates the token itself
 
     @property
     def key(self) -> str:
@@ -71,6 +72,8 @@ def parse_repository(obj: dict[str, Any]) -> PacRepository:
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
     provider = spec.get("git_provider") or {}
+    gitlab = (spec.get("settings") or {}).get("gitlab") or {}
+    rotation = gitlab.get("token_auto_rotation") if isinstance(gitlab, dict) else None
     url = str(spec.get("url") or "").strip()
     instance, project = split_project_url(url, provider.get("url"))
     return PacRepository(
@@ -86,6 +89,7 @@ def parse_repository(obj: dict[str, Any]) -> PacRepository:
         resource_version=str(meta.get("resourceVersion") or ""),
         provider_url=str(provider["url"]).rstrip("/") if provider.get("url") else None,
         uid=str(meta.get("uid") or ""),
+        token_auto_rotation=rotation if isinstance(rotation, bool) else None,
     )
 
 

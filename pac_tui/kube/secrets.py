@@ -8,8 +8,10 @@ Layout of a managed Secret (label `app.kubernetes.io/managed-by: pac-tui`):
 - annotations (not secret, visible in `kubectl describe`): `pac-tui.dev/mode`,
   `pac-tui.dev/issued-at` (orders token generations), `pac-tui.dev/expires-at`,
   `pac-tui.dev/token-id` (project-token mode), `pac-tui.dev/gitlab-url`, `pac-tui.dev/client-id`,
-  `pac-tui.dev/project`, `pac-tui.dev/token-key`, and the refresher's `pac-tui.dev/last-error`
-  and `pac-tui.dev/refresher-lease` (the Lease of the refresher that rotates it; kept on writes).
+  `pac-tui.dev/project`, `pac-tui.dev/token-key`, `pac-tui.dev/token-fingerprint` (a keyed hash
+  of the token written, `kube.fingerprint`: a mismatch means someone else wrote the token), and
+  the refresher's `pac-tui.dev/last-error` and `pac-tui.dev/refresher-lease` (the Lease of the
+  refresher that rotates it; kept on writes).
 
 Writes are conditional on the `resourceVersion` that was read. On a 409 the Secret is read again:
 a token issued at the same time or later is never overwritten — the caller adopts it instead.
@@ -35,11 +37,14 @@ from pac_tui.core.config import TOKEN_MODES, TokenMode
 from pac_tui.core.errors import PacTuiError
 from pac_tui.core.models import iso_utc, mask, parse_time
 from pac_tui.kube.cluster import Cluster, Conflict, NotFound
+from pac_tui.kube.fingerprint import FINGERPRINT, fingerprint, written_by_pac_tui
 
 MANAGED_BY = ("app.kubernetes.io/managed-by", "pac-tui")
 PREFIX = "pac-tui.dev/"
 REFRESH_KEY = "pac-tui.refresh-token"
 REFRESHER_LEASE = f"{PREFIX}refresher-lease"  # written by the refresher, kept by every writer
+ROTATOR = f"{PREFIX}rotator"  # who rotates (`kube.rotation`), noted on adoption, kept on writes
+KEPT = (REFRESHER_LEASE, ROTATOR)
 MAX_ATTEMPTS = 5
 
 
@@ -53,6 +58,11 @@ class MalformedSecret(PacTuiError):
             "and written again with pac-tui sync)"
         )
         self.secret = secret
+
+
+class ForeignToken(PacTuiError):
+    """The Secret holds a token pac-tui did not write (PAC rotated it, or a person replaced it):
+    never written over silently (`kube.rotation`)."""
 
 
 class SecretGone(PacTuiError):
@@ -98,6 +108,12 @@ class StoredSecret:
     last_error: str | None
     body: client.V1Secret = field(repr=False, compare=False)
     problem: str | None = None  # why its managed annotations cannot be read (then tokens is None)
+    ours: bool | None = None  # the token is the one pac-tui wrote; None: no fingerprint to tell
+
+    @property
+    def foreign(self) -> bool:
+        """Someone else (PAC's rotation, kubectl) replaced the token pac-tui wrote."""
+        return self.ours is False
 
     @property
     def key(self) -> str:
@@ -138,6 +154,7 @@ def write_tokens(
     extra_data: dict[str, str] | None = None,
     create: bool = True,
     replace_newer: bool = False,
+    over_foreign: bool = False,
 ) -> Written:
     """Store `tokens` in the Secret unless it already holds the same or a newer generation.
 
@@ -146,6 +163,7 @@ def write_tokens(
     `replace_newer` (a grant the user has just authorized) the Secret's grant is replaced even
     when its issue time is the same or later: issue times have one-second resolution and come
     from different clocks, and a new login is the newest grant whatever the clocks say.
+    A token someone else wrote raises `ForeignToken` unless `replace_newer` or `over_foreign`.
     """
     for _ in range(MAX_ATTEMPTS):
         current = read_secret(cluster, namespace, name, token_key)
@@ -156,10 +174,15 @@ def write_tokens(
             )
         if current is not None and current.problem:
             raise MalformedSecret(current)
+        if current is not None and current.foreign and not (replace_newer or over_foreign):
+            raise ForeignToken(
+                f"Secret {current.key} holds a token pac-tui did not write; pac-tui does not "
+                "write over it (a new pac-tui login replaces it)"
+            )
         held = current.tokens if current else None
         if held is not None and held.same_generation(tokens):
             missing = {k: v for k, v in (extra_data or {}).items() if k not in current.keys}
-            if not missing and current.last_error is None:
+            if not missing and current.last_error is None and current.ours is not None:
                 return Written(WriteResult.UNCHANGED, current)
         elif held is not None and held.issued_at >= tokens.issued_at and not replace_newer:
             return Written(WriteResult.NEWER_IN_CLUSTER, current)
@@ -208,27 +231,6 @@ def check_writable(cluster: Cluster, secret: StoredSecret) -> None:
     )
 
 
-def record_error(
-    cluster: Cluster, secret: StoredSecret, message: str | None
-) -> StoredSecret | None:
-    """Note (or clear) the refresher's last error on the Secret; a conflict skips it quietly."""
-    if secret.last_error == message:
-        return secret
-    annotations = {f"{PREFIX}last-error": message}
-    patch = {"metadata": {"resourceVersion": secret.resource_version, "annotations": annotations}}
-    try:
-        saved = cluster.call(
-            f"annotate Secret {secret.namespace}/{secret.name}",
-            cluster.core.patch_namespaced_secret,
-            secret.name,
-            secret.namespace,
-            patch,
-        )
-    except Conflict:
-        return None
-    return stored_secret(saved, secret.namespace, secret.token_key)
-
-
 def _body(
     current: StoredSecret | None,
     namespace: str,
@@ -251,9 +253,7 @@ def _body(
     meta = body.metadata
     meta.labels = {**(meta.labels or {}), **(labels or {}), MANAGED_BY[0]: MANAGED_BY[1]}
     annotations = {
-        k: v
-        for k, v in (meta.annotations or {}).items()
-        if not k.startswith(PREFIX) or k == REFRESHER_LEASE
+        k: v for k, v in (meta.annotations or {}).items() if not k.startswith(PREFIX) or k in KEPT
     }
     annotations.update(
         {
@@ -267,6 +267,7 @@ def _body(
                 "client-id": tokens.client_id,
                 "project": tokens.project,
                 "token-key": token_key,
+                "token-fingerprint": fingerprint(tokens.token, namespace, name, token_key),
             }.items()
             if value is not None
         }
@@ -291,6 +292,10 @@ def stored_secret(body: client.V1Secret, namespace: str, token_key: str) -> Stor
     data = body.data or {}
     managed = labels.get(MANAGED_BY[0]) == MANAGED_BY[1]
     tokens, problem = _tokens(annotations, data, token_key) if managed else (None, None)
+    ours = None
+    if tokens is not None:
+        noted = annotations.get(FINGERPRINT)
+        ours = written_by_pac_tui(noted, tokens.token, namespace, meta.name, token_key)
     return StoredSecret(
         namespace=namespace,
         name=meta.name,
@@ -302,6 +307,7 @@ def stored_secret(body: client.V1Secret, namespace: str, token_key: str) -> Stor
         last_error=annotations.get(f"{PREFIX}last-error"),
         body=body,
         problem=problem,
+        ours=ours,
     )
 
 

@@ -20,14 +20,16 @@ from pac_tui.core.models import iso_utc
 from pac_tui.kube.cluster import Cluster, ClusterSource
 from pac_tui.kube.events import sync_event
 from pac_tui.kube.repositories import PacRepository, read_repository
+from pac_tui.kube.rotation import Rotator, pac_setting
 from pac_tui.kube.secrets import (
+    ForeignToken,
     SecretTokens,
     WriteResult,
     read_secret,
     write_tokens,
 )
 from pac_tui.kube.sync_local import adopt_oauth as _adopt_oauth
-from pac_tui.kube.sync_local import binding_of, held_tokens, mark
+from pac_tui.kube.sync_local import binding_of, held_tokens, mark, note_rotator
 from pac_tui.kube.sync_project_token import sync_project_token
 from pac_tui.kube.sync_result import SyncAction, SyncResult
 from pac_tui.oauth.grant import live_tokens
@@ -62,8 +64,14 @@ async def sync(
         warnings = check_target(repo, pac)
         if binding.mode == TokenMode.OAUTH:
             result = await _sync_oauth(repo, store, clock, cluster, pac, fresh_login)
+            rotator = Rotator.PAC_TUI  # PAC cannot rotate an OAuth token (`kube.rotation`)
         else:
-            result = await sync_project_token(repo, store, clock, cluster, pac, notes)
+            setting = await asyncio.to_thread(pac_setting, cluster, pac)
+            action, expires, rotator = await sync_project_token(
+                repo, store, clock, cluster, pac, notes, setting
+            )
+            result = (action, expires)
+        note_rotator(store, repo, rotator)
     except ClusterUnavailable as exc:
         mark(store, repo, clock, error=str(exc))
         raise ClusterUnavailable(f"{repo.name}: not synced, tokens kept locally: {exc}") from None
@@ -116,6 +124,13 @@ async def _sync_oauth(
 ) -> tuple[SyncAction, datetime | None]:
     ref = pac.token_secret
     stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
+    if stored is not None and stored.foreign and not fresh_login:
+        # PAC cannot rotate an OAuth token: a person or a tool put this one here on purpose.
+        raise ForeignToken(
+            f"{repo.name}: Secret {stored.key} holds a token pac-tui did not write (replaced "
+            "with kubectl or another tool); pac-tui leaves it there. To hand the Secret back to "
+            f"pac-tui, log in again: pac-tui login {repo.name} (the new grant replaces it)"
+        )
     held = held_tokens(stored, TokenMode.OAUTH)
     if held is not None and held.client_id != repo.gitlab.client_id:
         held = None  # issued to another application: never adopt it

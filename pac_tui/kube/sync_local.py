@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from pac_tui.core.clock import Clock
@@ -42,7 +43,19 @@ def mark(
 ) -> None:
     def change(record: TokenRecord) -> TokenRecord:
         previous = record.cluster.synced if record.cluster else None
-        return record.with_(cluster=ClusterSync(clock.now(), synced or previous, error))
+        rotator = record.cluster.rotator if record.cluster else None
+        return record.with_(cluster=ClusterSync(clock.now(), synced or previous, error, rotator))
+
+    update(store, repo, change, missing_ok=True)
+
+
+def note_rotator(store: TokenStore, repo: Repository, rotator: str) -> None:
+    """Keep who rotates the Secret's token (`kube.rotation.Rotator`) for `status` and the panel."""
+
+    def change(record: TokenRecord) -> TokenRecord:
+        if record.cluster is None or record.cluster.rotator == rotator:
+            return record
+        return record.with_(cluster=replace(record.cluster, rotator=rotator))
 
     update(store, repo, change, missing_ok=True)
 
@@ -82,7 +95,11 @@ def adopt_oauth(store: TokenStore, repo: Repository, clock: Clock, held: SecretT
             tokens=tokens,
             refreshed_at=held.issued_at,
             needs_login=None,
-            cluster=ClusterSync(clock.now(), held.issued_at),
+            cluster=ClusterSync(
+                clock.now(),
+                held.issued_at,
+                rotator=record.cluster.rotator if record.cluster else None,
+            ),
         )
 
     update(store, repo, change)

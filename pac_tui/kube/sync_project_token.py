@@ -2,24 +2,28 @@
 when less than 7 days remain, replaced when revoked in GitLab; saved locally before the Secret.
 
 A second rotation of a token already rotated makes GitLab revoke the whole token family, so the
-laptop never rotates a token that a live in-cluster refresher keeps (`refresher_mark`): it takes
-the new one from the Secret instead. And whoever mints or rotates reads the Secret again just
-before: a generation stored meanwhile is adopted, not replaced.
+laptop never rotates a token that a live in-cluster refresher keeps (`refresher_mark`), nor one
+PAC rotates itself (`rotation`): it takes the new one from the Secret instead; a token someone
+else wrote there is adopted, never written over while GitLab accepts it. And whoever mints or
+rotates reads the Secret again just before: a generation stored meanwhile is adopted, not replaced.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, time
+from functools import partial
 
 from pac_tui.core.clock import Clock
 from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.core.models import ProjectTokenRecord, issued_after
 from pac_tui.gitlab import project_tokens
-from pac_tui.kube.cluster import Cluster
+from pac_tui.gitlab.api import GitLabApiError
+from pac_tui.kube.cluster import Cluster, Conflict
 from pac_tui.kube.refresher_mark import refresher_in_charge
 from pac_tui.kube.repositories import PacRepository
+from pac_tui.kube.rotation import Rotator, adopted, describe, introspect, restamp, who_rotates
 from pac_tui.kube.secrets import (
     SecretTokens,
     StoredSecret,
@@ -43,11 +47,23 @@ async def sync_project_token(
     cluster: Cluster,
     pac: PacRepository,
     warnings: list[str] | None = None,
-) -> tuple[SyncAction, datetime | None]:
-    """(action, expiry); what the user should know is appended to `warnings`."""
+    setting: bool | None = None,
+) -> tuple[SyncAction, datetime | None, Rotator]:
+    """(action, expiry, who rotates); what the user should know is appended to `warnings`.
+
+    `setting` is PAC's `token_auto_rotation` for the Repository (`rotation.pac_setting`)."""
+    notes = warnings if warnings is not None else []
     ref = pac.token_secret
     stored = await asyncio.to_thread(read_secret, cluster, pac.namespace, ref.name, ref.key)
     held = held_tokens(stored, TokenMode.PROJECT_TOKEN)
+    rotator = who_rotates(setting, stored)
+    replacing = False  # a token someone else wrote that GitLab refuses: replaced below
+    if stored is not None and held is not None and stored.foreign:
+        taken = await _adopt_foreign(repo, store, clock, cluster, stored, held, rotator, notes)
+        if taken is not None:
+            notes.append(describe(rotator, setting))
+            return SyncAction.ADOPTED, taken.expires_at, rotator
+        replacing, rotator = True, who_rotates(setting, None)  # nobody kept that one alive
     record = store.get(repo.name)
     local = record.project_token if record else None
     newest = _newest(held, local, repo)
@@ -68,8 +84,9 @@ async def sync_project_token(
         elif keeper is not None:
             # Its rotation is due now too: leave it to the refresher, take the result next sync.
             late = f"; its last error: {keeper.last_error}" if keeper.last_error else ""
-            if warnings is not None:
-                warnings.append(f"{keeper.reason}{late}")
+            notes.append(f"{keeper.reason}{late}")
+        elif rotator is Rotator.PAC:
+            notes.append(f"{describe(rotator, setting)}; its rotation is due, left to PAC")
         else:
             newest, action = await _rotate(repo, store, clock, newest, today), SyncAction.ROTATED
     assert newest is not None
@@ -77,11 +94,22 @@ async def sync_project_token(
         if record is not None:
             _keep_project_token(store, repo, newest)
         action = SyncAction.ADOPTED if held is newest else action
-    if held is not None and held.same_generation(newest) and held.issued_at >= newest.issued_at:
+    fingerprinted = stored is not None and stored.ours is not None  # else: stamp it now
+    if (
+        fingerprinted
+        and held is not None
+        and held.same_generation(newest)
+        and held.issued_at >= newest.issued_at
+    ):
         mark(store, repo, clock, synced=newest.issued_at)
-        return action, newest.expires_at
+        return action, newest.expires_at, rotator
     written = await asyncio.to_thread(
-        write_tokens, cluster, pac.namespace, ref.name, ref.key, newest
+        partial(write_tokens, over_foreign=replacing),
+        cluster,
+        pac.namespace,
+        ref.name,
+        ref.key,
+        newest,
     )
     if written.result is WriteResult.NEWER_IN_CLUSTER:
         # Someone else minted or rotated meanwhile. Theirs is newer: keep it, drop a token we
@@ -92,11 +120,50 @@ async def sync_project_token(
             await _revoke_quietly(repo, store, clock, newest.token_id)
         _keep_project_token(store, repo, theirs)
         mark(store, repo, clock, synced=theirs.issued_at)
-        return SyncAction.ADOPTED, theirs.expires_at
+        return SyncAction.ADOPTED, theirs.expires_at, rotator
     mark(store, repo, clock, synced=newest.issued_at)
     if action is SyncAction.UNCHANGED:
         action = SyncAction(written.result.value)
-    return action, newest.expires_at
+    return action, newest.expires_at, rotator
+
+
+async def _adopt_foreign(
+    repo: Repository,
+    store: TokenStore,
+    clock: Clock,
+    cluster: Cluster,
+    stored: StoredSecret,
+    held: SecretTokens,
+    rotator: Rotator,
+    notes: list[str],
+) -> SecretTokens | None:
+    """Take the token someone else (PAC's rotation) wrote into the Secret: GitLab's id and
+    expiry for it go into the annotations and the local store; nothing is minted or rotated.
+    None when GitLab refuses that token (revoked, expired): then nobody keeps it alive, and the
+    caller replaces it as it would replace any dead token."""
+    try:
+        info = await introspect(repo.gitlab, held.token)
+    except GitLabApiError as exc:
+        if exc.status not in (401, 403):
+            raise
+        info = None
+    if info is None or not info.active or info.revoked:
+        notes.append(
+            f"Secret {stored.key} held a token pac-tui did not write and GitLab no longer "
+            "accepts it; pac-tui replaced it"
+        )
+        return None
+    tokens = adopted(held, info, clock)
+    try:
+        await asyncio.to_thread(restamp, cluster, stored, tokens, rotator)
+    except Conflict:
+        raise PacTuiError(
+            f"Secret {stored.key} changed while pac-tui adopted the token in it; run pac-tui "
+            f"sync {repo.name} again"
+        ) from None
+    _keep_project_token(store, repo, tokens)
+    mark(store, repo, clock, synced=tokens.issued_at)
+    return tokens
 
 
 async def _read_again(cluster: Cluster, pac: PacRepository) -> StoredSecret | None:

@@ -63,11 +63,14 @@ TOKEN, PROJECT, TEKTON, STATUS, HOOK, SECRET, RESOURCE = (
     "Repository",
 )
 ORDER = (TOKEN, PROJECT, TEKTON, STATUS, HOOK, SECRET, RESOURCE)
+ROTATION = "Rotation"  # who rotates the token in the Secret (bound repositories)
 
 
 def order_for(repo: Repository) -> tuple[str, ...]:
-    """The lines `run_checks` gives for `repo`: `ORDER`, and the Gateway line in oauth mode."""
-    return (*ORDER, GATEWAY) if wants_gateway_line(repo) else ORDER
+    """The lines `run_checks` gives for `repo`: `ORDER`, the Gateway line in oauth mode, and the
+    Rotation line when it is bound."""
+    names = (*ORDER, GATEWAY) if wants_gateway_line(repo) else ORDER
+    return (*names, ROTATION) if repo.kubernetes is not None else names
 
 
 @dataclass(frozen=True)
@@ -285,6 +288,7 @@ async def _cluster_side(repo: Repository, clusters: ClusterSource | None) -> _Cl
         context = binding.context or "the current context"
         fix = f"check the cluster connection (kubectl --context {context} get ns)"
         names = (SECRET, RESOURCE, GATEWAY) if wants_gateway_line(repo) else (SECRET, RESOURCE)
+        names += (ROTATION,)
         return _ClusterSide([Check(name, False, str(exc), fix) for name in names])
     if wants_gateway_line(repo):
         ok, detail, fix = await gateway_line(repo, side.probe)
@@ -295,6 +299,7 @@ async def _cluster_side(repo: Repository, clusters: ClusterSource | None) -> _Cl
 def _read_cluster(repo: Repository, clusters: ClusterSource) -> _ClusterSide:
     """Blocking: the Repository resource, then its Secrets."""
     from pac_tui.kube.repositories import parse_repository
+    from pac_tui.kube.rotation import readiness
     from pac_tui.kube.secrets import b64decode_text, read_secret
     from pac_tui.onboard.read import ClusterView, read_cluster
 
@@ -310,6 +315,7 @@ def _read_cluster(repo: Repository, clusters: ClusterSource) -> _ClusterSide:
             [
                 Check(SECRET, False, f"not checked: {missing}", fix),
                 Check(RESOURCE, False, missing, fix),
+                Check(ROTATION, False, f"not checked: {missing}", fix),
             ]
         )
     pac = parse_repository(view.obj)
@@ -363,4 +369,7 @@ def _read_cluster(repo: Repository, clusters: ClusterSource) -> _ClusterSide:
         held = read[token_ref]
         token = held.tokens.token if held is not None and held.tokens is not None else None
         probe = GatewayProbe(pac.provider_url, token)
-    return _ClusterSide([secret, resource], annotations.get(CONTROLLER_ANNOTATION), probe)
+    oauth = binding.mode == TokenMode.OAUTH
+    rotation = Check(ROTATION, *readiness(cluster, pac, read[token_ref], oauth, repo.name))
+    checks = [secret, resource, rotation]
+    return _ClusterSide(checks, annotations.get(CONTROLLER_ANNOTATION), probe)

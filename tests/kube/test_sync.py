@@ -17,6 +17,7 @@ from pac_tui.core.errors import ClusterRefused, ClusterUnavailable, NeedsLogin, 
 from pac_tui.gitlab import project_tokens
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
 from pac_tui.kube.cluster import Clusters
+from pac_tui.kube.fingerprint import FINGERPRINT, fingerprint
 from pac_tui.kube.sync import sync
 from pac_tui.oauth.refresh import RefreshAction
 from tests.kube.fake_apiserver import FakeApiServer, WriteEvent
@@ -62,6 +63,11 @@ async def works_as_pac(fake: FakeGitLab, s: Session, value: str) -> bool:
     except GitLabApiError:
         return False
     return True
+
+
+def pac_tui_wrote(value: str) -> str:
+    """The fingerprint another pac-tui writer (the refresher) notes with the token it writes."""
+    return fingerprint(value, "ci", "demo-gitlab", "provider.token")
 
 
 def secret_writes(apiserver: FakeApiServer) -> int:
@@ -168,6 +174,7 @@ async def test_a_newer_token_stored_during_our_write_is_adopted_not_overwritten(
         obj["data"]["provider.token"] = base64.b64encode(b"theirs-access").decode()
         obj["data"]["pac-tui.refresh-token"] = base64.b64encode(b"theirs-refresh").decode()
         obj["metadata"]["annotations"]["pac-tui.dev/issued-at"] = newer_issued.isoformat()
+        obj["metadata"]["annotations"][FINGERPRINT] = pac_tui_wrote("theirs-access")
         apiserver.put_object({"apiVersion": "v1", "kind": "Secret", **obj})
 
     clock.advance(60)
@@ -198,6 +205,7 @@ async def test_an_older_local_token_never_overwrites_a_newer_one(
     obj["data"]["provider.token"] = base64.b64encode(b"refresher-access").decode()
     later = (clock.now() + timedelta(hours=1)).isoformat()
     obj["metadata"]["annotations"]["pac-tui.dev/issued-at"] = later
+    obj["metadata"]["annotations"][FINGERPRINT] = pac_tui_wrote("refresher-access")
     apiserver.put_object({"apiVersion": "v1", "kind": "Secret", **obj})
     writes = secret_writes(apiserver)
 

@@ -60,7 +60,7 @@ async def test_all_green_after_onboarding(world: World) -> None:
 async def test_before_onboarding_the_cluster_and_hook_lines_fail(world: World) -> None:
     lines = await check(world)
 
-    assert failing(lines) == ["Webhook", "Secret", "Repository"]
+    assert failing(lines) == ["Webhook", "Secret", "Repository", "Rotation"]
     assert "controller's URL is unknown" in lines["Webhook"].detail
     assert "--controller-url" in lines["Webhook"].fix
     assert "ci/demo does not exist" in lines["Repository"].detail
@@ -189,7 +189,7 @@ async def test_cluster_down_fails_its_lines_only(world: World) -> None:
     await onboarded(world)
     world.apiserver.stop()
     lines = await check(world, controller_url=CONTROLLER)
-    assert failing(lines) == ["Secret", "Repository"]
+    assert failing(lines) == ["Secret", "Repository", "Rotation"]
     assert "cannot reach the cluster" in lines["Secret"].detail
     assert "kubectl --context kind-pac" in lines["Secret"].fix
 
@@ -302,7 +302,7 @@ async def test_onboard_and_check_commands(world: World, tmp_path: Path, monkeypa
         assert all(line["ok"] for line in json.loads(text))
 
         status, text = await pac_tui(world, tmp_path, monkeypatch, "check", "demo")
-        assert status == 0 and text.count("✔") == len(ORDER) + 1
+        assert status == 0 and text.count("✔") == len(ORDER) + 2  # Gateway, Rotation
         assert f"PAC's call works through {gateway_url}" in text
         for value in (world.session.tokens().access_token, world.session.tokens().refresh_token):
             assert value and value not in text

@@ -144,7 +144,7 @@ async def test_preview_writes_nothing_then_connect_and_check(setup: Setup) -> No
         await pilot.press("ctrl+n")
         assert screen.step == "done"
         assert "ci/demo, project-token mode" in text(app, "#ob-done-pac")
-        assert "7/7 passed" in text(app, "#ob-done-check")
+        assert "8/8 passed" in text(app, "#ob-done-check")  # with Rotation
         await pilot.press("ctrl+b")
         assert screen.step == "check"
         await pilot.press("ctrl+n", "ctrl+n")

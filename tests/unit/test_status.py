@@ -100,6 +100,7 @@ def test_cluster_status_of_a_bound_repository() -> None:
         "synced": True,
         "message": None,
         "gateway": None,
+        "rotator": None,
     }
 
     # A newer local generation that the cluster did not take: not synced, with the reason.

@@ -102,6 +102,8 @@ def render_panel(state: PanelState, now: datetime, tz: tzinfo | None) -> Rendera
     else:
         auto = Text("on", style="green")
     grid.add_row("Auto-refresh", auto)
+    if status.cluster is not None and status.cluster.rotator == "pac":  # only then: one rotator
+        grid.add_row("Rotated by", Text("PAC itself; pac-tui adopts what PAC writes", "cyan"))
     cluster = render_cluster(status, record, state.pac, state.cluster_error, now, tz)
     if cluster is None:
         return Group(title, Text(""), grid)

@@ -83,12 +83,15 @@ async def test_metrics_and_probes(
             assert (await web.get("/healthz")).status_code == 200
             assert (await web.get("/readyz")).status_code == 503  # no answer from the apiserver yet
             running = asyncio.create_task(refresher.run(stop))
-            for _ in range(100):
+            refreshed = 'outcome="refreshed",secret="demo-gitlab"} 1.0'
+            metrics = ""
+            for _ in range(300):  # the pass writes the Secret, then counts its outcome
                 await asyncio.sleep(0.1)
                 if secret_value(apiserver, "provider.token") != old.access_token:
-                    break
+                    metrics = (await web.get("/metrics")).text
+                    if refreshed in metrics:
+                        break
             assert (await web.get("/readyz")).status_code == 200
-            metrics = (await web.get("/metrics")).text
             stop.set()
             await asyncio.wait_for(running, 30)
             after = (await web.get("/metrics")).text

@@ -229,6 +229,9 @@ def cmd_refresher(ctx: Context, args: argparse.Namespace) -> int:
         else:
             for outcome in outcomes:
                 print(f"{outcome.secret}: {outcome.action}: {outcome.message}", file=ctx.out)
+        if refresher.list_error is not None:  # a pass that saw no Secret did not do its job
+            print(f"pac-tui: refresher: {refresher.list_error}", file=sys.stderr)
+            return 1
         return 1 if any(outcome.failed for outcome in last.values()) else 0
 
     async def serve() -> None:

@@ -97,6 +97,7 @@ class Refresher:
         self.health = Health(stale_after=max(300.0, 10 * turn), monotonic=monotonic)
         self.report = Reporter(cluster, clock, self.identity, self.metrics)
         self.handover = Handover(cluster, config, clock, self.report)  # one rotator per Secret
+        self.list_error: PacTuiError | None = None  # why the last pass could not list Secrets
         self._monotonic = monotonic
         self._reported: set[tuple[str, str]] = set()  # unreadable Secrets already logged
 
@@ -238,7 +239,9 @@ class Refresher:
             secrets = await asyncio.to_thread(self._list)
         except PacTuiError as exc:
             log.warning("%s", exc)
+            self.list_error = exc
             return outcomes
+        self.list_error = None
         self.health.contact()
         self.report.index.forget()
         self.metrics.secrets_seen([s for s in secrets if not s.problem], self.clock.now())

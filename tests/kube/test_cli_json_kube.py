@@ -125,6 +125,7 @@ def test_refresher_once_json_has_one_object_per_secret(
     apiserver.stop()  # no Secret could be listed: an empty document, the reason on stderr
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert json.loads(done.stdout) == [] and "cannot reach the cluster" in done.stderr
+    assert done.returncode == 1  # a pass that could not list the Secrets did nothing: say so
 
     command, env = refresher_command(tmp_path, kubeconfig, config, "--json")
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 from aiohttp import web
 
 from pac_tui.core.clock import SystemClock
@@ -279,3 +280,34 @@ def test_the_byte_budget_never_drops_a_delivery_of_the_batch_it_acknowledges(
         assert ids == [second.id], "the older ones went first"
     finally:
         writer.close()
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+async def test_a_journal_deleted_or_replaced_while_serving_gets_503_not_a_lost_2xx(
+    service: WebhookService, tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    """A 2xx means the delivery is where `events` reads: once the journal at the path is not the
+    file the writer opened, deliveries get the fixed 503 and the log says what happened."""
+    url: str = service.url  # type: ignore[assignment]
+    body = json.dumps(push_payload()).encode()
+    token = [(b"X-Gitlab-Token", SECRET.encode())]
+    assert (await post_raw(url, body, [*token, (b"Idempotency-Key", b"before")])).status_code == 200
+    path = service.journal.path
+    if how == "deleted":
+        path.unlink()
+    else:  # another journal moved over it, as a restore from a backup would
+        other = Journal(tmp_path / "other.sqlite3")
+        await other.start()
+        await other.close()
+        (tmp_path / "other.sqlite3").rename(path)
+    for key in (b"after", b"and-after"):
+        answer = await post_raw(url, body, [*token, (b"Idempotency-Key", key)])
+        assert answer.status_code == 503, answer.text
+        assert answer.json() == {"error": "the delivery could not be stored; retry later"}
+    assert "was deleted or replaced while pac-tui was writing it" in caplog.text
+    assert str(path) in caplog.text
+    if how == "replaced":
+        # (The new file shows "before": SQLite reads the old journal's WAL, still at the path's
+        # -wal name, into it. That is why the writer never reopens by itself.)
+        keys = {d.idempotency_key for d in JournalReader(path).recent(10)}
+        assert not keys & {"after", "and-after"}, "nothing acknowledged, nothing stored"

@@ -165,3 +165,14 @@ def test_a_receiver_that_keeps_dying_stops_serve_with_the_reason(group: Group) -
     while group.workers() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert group.workers() == [], "no receiver outlives webhook serve"
+
+
+def test_a_journal_deleted_while_the_group_serves_gets_503(group: Group) -> None:
+    deliver(group.url, 2, "before")
+    journal_path(group.data).unlink()
+    body = json.dumps(push_payload()).encode()
+    headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET, "Idempotency-Key": "lost"}
+    answer = httpx.post(group.url + "hooks/x", content=body, headers=headers, timeout=GIVE_UP_S)
+    assert answer.status_code == 503, answer.text
+    assert answer.json() == {"error": "the delivery could not be stored; retry later"}
+    group.wait_for(r"was deleted or replaced while pac-tui was writing it")

@@ -65,28 +65,42 @@ def add_parsers(sub: Any) -> None:
 
 
 def delivery_json(delivery: Delivery) -> dict[str, Any]:
-    """The `events --json` object; never a token value (the journal never stores one)."""
+    """The `events --json` object; never a token value (the journal never stores one).
+
+    Its texts are `printable` too (a sender chose them: `jq -r` would print an escape sequence
+    that JSON only quoted), and `json.dumps` escapes anything that is not ASCII.
+    """
+    from pac_tui.webhooks.models import printable
+
+    def text(value: str | None) -> str | None:
+        return None if value is None else printable(value)
+
     return {
         "id": delivery.id,
         "received_at": iso_utc(delivery.received_at),
-        "repo": delivery.repo,
-        "project": delivery.project,
-        "kind": delivery.kind,
+        "repo": text(delivery.repo),
+        "project": text(delivery.project),
+        "kind": text(delivery.kind),
         "verdict": delivery.verdict.value,
-        "summary": delivery.summary,
-        "pac_event": delivery.pac_event,
-        "source": delivery.source,
+        "summary": text(delivery.summary),
+        "pac_event": text(delivery.pac_event),
+        "source": text(delivery.source),
         "redeliveries": delivery.redeliveries,
-        "relay_status": delivery.relay_status,
+        "relay_status": text(delivery.relay_status),
     }
 
 
 def delivery_line(delivery: Delivery) -> str:
+    """One delivery as `events` and `webhook serve` print it: no text a terminal would act on
+    (the kind is a header the sender chose; an older journal may hold raw summaries)."""
+    from pac_tui.webhooks.models import printable
+
     when = iso_utc(delivery.received_at)
-    repo = delivery.repo or delivery.project or "-"
+    repo = printable(delivery.repo or delivery.project or "-")
+    kind = printable(delivery.kind or "-")
     return (
         f"{delivery.id:>7}  {when}  {delivery.verdict.value:<12} {repo:<20} "
-        f"{delivery.kind or '-'}: {delivery.summary}"
+        f"{kind}: {printable(delivery.summary)}"
     )
 
 
@@ -226,6 +240,7 @@ def _last_id(journal: JournalReader) -> int:
 
 
 def cmd_replay(ctx: Context, args: argparse.Namespace) -> int:
+    from pac_tui.webhooks.models import printable
     from pac_tui.webhooks.relay import replay
     from pac_tui.webhooks.replay_rule import needs_force, replay_headers
 
@@ -244,5 +259,6 @@ def cmd_replay(ctx: Context, args: argparse.Namespace) -> int:
     repo = ctx.config.repository(delivery.repo) if delivery.repo else None
     headers = replay_headers(delivery, repo.webhook_secret if repo else None)
     status = asyncio.run(replay(target, headers, delivery.body))
-    print(f"delivery {args.id} replayed to {target}: HTTP {status}", file=ctx.out)
+    shown = printable(target)
+    print(f"delivery {args.id} replayed to {shown}: HTTP {status}", file=ctx.out)
     return 0 if 200 <= status < 300 else 1

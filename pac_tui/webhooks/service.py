@@ -47,7 +47,9 @@ class WebhookService:
         # `journal`: another JournalWriter (a worker of `webhook serve --workers N` hands its rows
         # to the writer process); by default the journal in data_dir, which can also be read.
         self.journal: JournalWriter = journal or Journal(
-            journal_path(data_dir), retention=config.webhook.retention
+            journal_path(data_dir),
+            retention=config.webhook.retention,
+            max_bytes=config.webhook.journal_max_bytes,
         )
         self.receiver = Receiver(
             config, self.journal, clock, on_delivery=self._delivered, limits=limits

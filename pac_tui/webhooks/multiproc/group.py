@@ -110,7 +110,8 @@ def serve(
     """Run `workers` receiver processes and the journal writer until SIGTERM / SIGINT (0), or
     until the group cannot go on (1, with the reason on `err`)."""
     retention = spec.config.webhook.retention
-    journal = BatchWriter(spec.journal_path, retention=retention)
+    budget = spec.config.webhook.journal_max_bytes
+    journal = BatchWriter(spec.journal_path, retention=retention, max_bytes=budget)
     journal.open()  # creates or migrates the file; errors surface before any fork
     journal.close()
     listeners, url = listen_reuseport(host, port, workers)
@@ -132,7 +133,12 @@ def serve(
         finally:
             listener.close()
 
-    return Writer(BatchWriter(spec.journal_path, retention=retention), procs, respawn, policy).run(
+    return Writer(
+        BatchWriter(spec.journal_path, retention=retention, max_bytes=budget),
+        procs,
+        respawn,
+        policy,
+    ).run(
         lambda: print(
             f"Receiving GitLab webhooks at {url} (journal: {spec.journal_path}; {workers} "
             "receiver processes). Ctrl+C stops.",

@@ -61,6 +61,12 @@ def add_parsers(sub: Any) -> None:
         action="store_true",
         help="also send a rejected or malformed delivery (as it came: without the webhook secret)",
     )
+    replay.add_argument(
+        "--json",
+        action="store_true",
+        dest="replay_json",
+        help="print one JSON object: id, to, status, ok, with_secret",
+    )
     replay.set_defaults(run=cmd_replay)
 
 
@@ -240,8 +246,8 @@ def _last_id(journal: JournalReader) -> int:
 
 
 def cmd_replay(ctx: Context, args: argparse.Namespace) -> int:
-    from pac_tui.webhooks.models import printable
-    from pac_tui.webhooks.relay import replay
+    from pac_tui.webhooks.models import TOKEN_HEADER, printable
+    from pac_tui.webhooks.relay import replay, shown_url
     from pac_tui.webhooks.replay_rule import needs_force, replay_headers
 
     target = args.to or ctx.config.webhook.relay
@@ -259,6 +265,17 @@ def cmd_replay(ctx: Context, args: argparse.Namespace) -> int:
     repo = ctx.config.repository(delivery.repo) if delivery.repo else None
     headers = replay_headers(delivery, repo.webhook_secret if repo else None)
     status = asyncio.run(replay(target, headers, delivery.body))
-    shown = printable(target)
-    print(f"delivery {args.id} replayed to {shown}: HTTP {status}", file=ctx.out)
-    return 0 if 200 <= status < 300 else 1
+    ok = 200 <= status < 300
+    shown = printable(shown_url(target))  # never a user:password of the URL
+    if args.replay_json or args.json:
+        answer = {
+            "id": args.id,
+            "to": shown,
+            "status": status,
+            "ok": ok,
+            "with_secret": TOKEN_HEADER in headers,
+        }
+        print(json.dumps(answer), file=ctx.out)
+    else:
+        print(f"delivery {args.id} replayed to {shown}: HTTP {status}", file=ctx.out)
+    return 0 if ok else 1

@@ -308,3 +308,36 @@ def test_events_prints_no_terminal_control_from_a_delivery(served: Served) -> No
     out, err = served.proc.communicate(timeout=20)
     assert served.proc.returncode == 0, err
     assert out.count("\n") == 2 and not CONTROLS.search(out), ascii(out)
+
+
+def test_replay_json_says_where_what_came_back_and_whether_the_secret_went(
+    served: Served, target: tuple[str, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    to, received = target
+    push = json.dumps(push_payload()).encode()
+    good = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
+    accepted = httpx.post(served.url, content=push, headers=good).json()["id"]
+    with_password = to.replace("http://", "http://user:hunter2@")
+    done = served.run("events", "replay", str(accepted), "--to", with_password, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "id": accepted,
+        "to": to,
+        "status": 202,
+        "ok": True,
+        "with_secret": True,
+    }
+    assert "hunter2" not in done.stdout
+    assert len(received) == 1
+
+    forged = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "forged"}
+    rejected = httpx.post(served.url, content=push, headers=forged).json()["id"]
+    done = served.run("events", "replay", str(rejected), "--to", served.url, "--force", "--json")
+    assert done.returncode == 1, "not a 2xx"
+    assert json.loads(done.stdout) == {
+        "id": rejected,
+        "to": served.url,
+        "status": 401,
+        "ok": False,
+        "with_secret": False,
+    }

@@ -7,11 +7,13 @@ and the reason; SIGTERM still stops it with 0.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pac_tui.webhooks.journal import JournalReader
+from pac_tui.webhooks.journal import BatchWriter, JournalReader
+from pac_tui.webhooks.multiproc.writer import Worker, Writer
 from pac_tui.webhooks.service import journal_path
 from tests.webhooks.conftest import CONFIG, SECRET, push_payload
 
@@ -176,3 +179,30 @@ def test_a_journal_deleted_while_the_group_serves_gets_503(group: Group) -> None
     assert answer.status_code == 503, answer.text
     assert answer.json() == {"error": "the delivery could not be stored; retry later"}
     group.wait_for(r"was deleted or replaced while pac-tui was writing it")
+
+
+def test_a_writer_that_fails_stops_the_group_with_1_and_the_reason(tmp_path: Path) -> None:
+    """The writer of real receiver processes (here: ones that wait for it) cannot open the
+    journal: it stops them, reaps them, and says why, with status 1."""
+    path = tmp_path / "events.sqlite3"
+    path.mkdir()  # not a file: the writer's open fails
+    workers = []
+    for index in range(2):
+        mine, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:  # a stand-in receiver: waits until SIGTERM or the writer is gone
+            try:
+                mine.close()
+                theirs.recv(1)
+            finally:
+                os._exit(0)
+        theirs.close()
+        workers.append(Worker(index, pid, mine))
+    err = io.StringIO()
+    code = Writer(BatchWriter(path), workers).run(lambda: None, err)
+    assert code == 1
+    assert f"the journal writer failed (the webhook journal {path} is not a file)" in err.getvalue()
+    assert "stopping webhook serve" in err.getvalue()
+    for worker in workers:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(worker.pid, os.WNOHANG)  # already reaped

@@ -170,7 +170,7 @@ class Writer:
         return min(times) if times else None
 
     def _respawn(self, err: TextIO) -> None:
-        assert self.spawn is not None or self._respawn_due() is None
+        """Start again each worker whose backoff is over."""
         now = self.monotonic()
         for position, worker in enumerate(self.workers):
             deaths = self.deaths[worker.index]

@@ -35,7 +35,7 @@ from pac_tui.webhooks.models import (
     safe_headers,
     safe_text,
 )
-from pac_tui.webhooks.site import CappedSite
+from pac_tui.webhooks.site import CappedSite, quiet_parse_errors
 from pac_tui.webhooks.summary import MAX_LINE, summarize
 from pac_tui.webhooks.summary.pac import pac_refusal, with_refusal
 
@@ -84,6 +84,7 @@ class Receiver:
             handle_signals=False,
             access_log=None,
             keepalive_timeout=self.limits.keepalive_s,
+            logger=quiet_parse_errors(),
             # what is left of an unread body (a 408, a 413) is drained at most this long
             lingering_time=self.limits.keepalive_s,
         )

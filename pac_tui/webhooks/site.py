@@ -8,6 +8,10 @@ keep-alive runs out. `CappedSite` listens like `TCPSite` / `SockSite`, but a con
 A burst of accepts creates several protocols before any of them is counted among the server's
 connections (aiohttp counts one in `connection_made`, which runs a loop turn later), so the
 protocols made in the current loop turn are counted too.
+
+`quiet_parse_errors` is the server logger the receiver gives aiohttp: a request aiohttp could
+not parse (the sender's fault, answered 400) is one debug line instead of an error with a
+traceback, so a sender of junk cannot fill the log; any other error is logged as before.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +34,19 @@ _BUSY = (
     b"Content-Length: 51\r\n\r\n"
     b'{"error": "too many open connections; retry later"}'
 )
+
+
+class _QuietParseErrors(logging.LoggerAdapter):  # type: ignore[type-arg]
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            self.debug(f"{msg} (%s, answered 400)", *args, type(exc_info).__name__)
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kwargs)
+
+
+def quiet_parse_errors() -> logging.LoggerAdapter:  # type: ignore[type-arg]
+    """aiohttp's server logger, with what it could not parse logged at debug, in one line."""
+    return _QuietParseErrors(logging.getLogger("aiohttp.server"), {})
 
 
 class _Busy(asyncio.Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -311,3 +312,22 @@ async def test_a_journal_deleted_or_replaced_while_serving_gets_503_not_a_lost_2
         # -wal name, into it. That is why the writer never reopens by itself.)
         keys = {d.idempotency_key for d in JournalReader(path).recent(10)}
         assert not keys & {"after", "and-after"}, "nothing acknowledged, nothing stored"
+
+
+async def test_a_request_that_cannot_be_parsed_is_a_400_and_no_logged_traceback(
+    service: WebhookService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sender of junk gets 400s, and the log gets no error (with a traceback) per request."""
+    caplog.set_level(logging.DEBUG, logger="aiohttp.server")
+    host, port = service.url.removeprefix("http://").rstrip("/").rsplit(":", 1)  # type: ignore[union-attr]
+    for junk in (b"X-\x01Bad\xff: v\r\n", b"X" * 9000 + b": v\r\n", b"\x1b[31m: v\r\n"):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"POST /hooks/x HTTP/1.1\r\nHost: x\r\n" + junk + b"Content-Length: 0\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), timeout=10)
+        writer.close()
+        assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer[:100]
+    server_records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert len(server_records) == 3, [r.getMessage() for r in server_records]
+    assert all(r.levelno == logging.DEBUG and r.exc_info is None for r in server_records)
+    assert all("answered 400" in r.getMessage() for r in server_records)
+    assert not any("\x1b" in r.getMessage() for r in server_records)

@@ -38,6 +38,7 @@ class Group:
     def __init__(self, root: Path) -> None:
         config = root / "config.toml"
         config.write_text(CONFIG)
+        config.chmod(0o600)  # it holds the webhook secret: private, so no warning comes first
         self.data = root / "data"
         self.proc = subprocess.Popen(
             [

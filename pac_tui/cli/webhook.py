@@ -61,32 +61,52 @@ def add_parsers(sub: Any) -> None:
         action="store_true",
         help="also send a rejected or malformed delivery (as it came: without the webhook secret)",
     )
+    replay.add_argument(
+        "--json",
+        action="store_true",
+        dest="replay_json",
+        help="print one JSON object: id, to, status, ok, with_secret",
+    )
     replay.set_defaults(run=cmd_replay)
 
 
 def delivery_json(delivery: Delivery) -> dict[str, Any]:
-    """The `events --json` object; never a token value (the journal never stores one)."""
+    """The `events --json` object; never a token value (the journal never stores one).
+
+    Its texts are `printable` too (a sender chose them: `jq -r` would print an escape sequence
+    that JSON only quoted), and `json.dumps` escapes anything that is not ASCII.
+    """
+    from pac_tui.webhooks.models import printable
+
+    def text(value: str | None) -> str | None:
+        return None if value is None else printable(value)
+
     return {
         "id": delivery.id,
         "received_at": iso_utc(delivery.received_at),
-        "repo": delivery.repo,
-        "project": delivery.project,
-        "kind": delivery.kind,
+        "repo": text(delivery.repo),
+        "project": text(delivery.project),
+        "kind": text(delivery.kind),
         "verdict": delivery.verdict.value,
-        "summary": delivery.summary,
-        "pac_event": delivery.pac_event,
-        "source": delivery.source,
+        "summary": text(delivery.summary),
+        "pac_event": text(delivery.pac_event),
+        "source": text(delivery.source),
         "redeliveries": delivery.redeliveries,
-        "relay_status": delivery.relay_status,
+        "relay_status": text(delivery.relay_status),
     }
 
 
 def delivery_line(delivery: Delivery) -> str:
+    """One delivery as `events` and `webhook serve` print it: no text a terminal would act on
+    (the kind is a header the sender chose; an older journal may hold raw summaries)."""
+    from pac_tui.webhooks.models import printable
+
     when = iso_utc(delivery.received_at)
-    repo = delivery.repo or delivery.project or "-"
+    repo = printable(delivery.repo or delivery.project or "-")
+    kind = printable(delivery.kind or "-")
     return (
         f"{delivery.id:>7}  {when}  {delivery.verdict.value:<12} {repo:<20} "
-        f"{delivery.kind or '-'}: {delivery.summary}"
+        f"{kind}: {printable(delivery.summary)}"
     )
 
 
@@ -226,7 +246,8 @@ def _last_id(journal: JournalReader) -> int:
 
 
 def cmd_replay(ctx: Context, args: argparse.Namespace) -> int:
-    from pac_tui.webhooks.relay import replay
+    from pac_tui.webhooks.models import TOKEN_HEADER, printable
+    from pac_tui.webhooks.relay import replay, shown_url
     from pac_tui.webhooks.replay_rule import needs_force, replay_headers
 
     target = args.to or ctx.config.webhook.relay
@@ -244,5 +265,17 @@ def cmd_replay(ctx: Context, args: argparse.Namespace) -> int:
     repo = ctx.config.repository(delivery.repo) if delivery.repo else None
     headers = replay_headers(delivery, repo.webhook_secret if repo else None)
     status = asyncio.run(replay(target, headers, delivery.body))
-    print(f"delivery {args.id} replayed to {target}: HTTP {status}", file=ctx.out)
-    return 0 if 200 <= status < 300 else 1
+    ok = 200 <= status < 300
+    shown = printable(shown_url(target))  # never a user:password of the URL
+    if args.replay_json or args.json:
+        answer = {
+            "id": args.id,
+            "to": shown,
+            "status": status,
+            "ok": ok,
+            "with_secret": TOKEN_HEADER in headers,
+        }
+        print(json.dumps(answer), file=ctx.out)
+    else:
+        print(f"delivery {args.id} replayed to {shown}: HTTP {status}", file=ctx.out)
+    return 0 if ok else 1

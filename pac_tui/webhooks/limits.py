@@ -5,12 +5,18 @@ not a JSON object could come from anyone. The journal keeps it as evidence, but 
 `UNVOUCHED_LIMIT` bytes of its body and of its headers (what was cut is said in `extra`), and the
 receiver answers 429, storing nothing, to a source that keeps sending deliveries it refuses
 (`RefusalLimiter`, a token bucket per address).
+
+Slow clients (`ConnectionLimits`): a connection may sit idle, or take to send its request line and
+headers, at most `keepalive_s` (aiohttp's keep-alive timer starts when the connection opens and
+after each answer, and bytes arriving do not reset it); the body must arrive within `body_s`
+(else 408); a receiver keeps at most `max_connections` open (one more gets a 503 and is closed).
+GitLab sends a whole delivery at once and gives the answer 10 s, so none of this slows it.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pac_tui.webhooks.models import Delivery, Verdict
@@ -22,6 +28,19 @@ REFUSED = frozenset({Verdict.REJECTED, Verdict.MALFORMED})  # the ones answered 
 REFUSAL_BURST = 20  # refused deliveries a source may send at once
 REFUSAL_RATE = 0.5  # and then per second
 MAX_SOURCES = 10_000  # addresses remembered (the least recently refused are forgotten first)
+
+KEEPALIVE_S = 5.0  # idle between requests, and to send a request's head
+BODY_S = 60.0  # to send a request's body (25 MB at ~420 kB/s)
+MAX_CONNECTIONS = 1024  # open connections per receiver (per process under --workers N)
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """What a slow or idle client may hold of a receiver (injected by tests to be fast)."""
+
+    keepalive_s: float = KEEPALIVE_S
+    body_s: float = BODY_S
+    max_connections: int = MAX_CONNECTIONS
 
 
 def cap_unvouched(delivery: Delivery, limit: int = UNVOUCHED_LIMIT) -> Delivery:

@@ -25,6 +25,10 @@ CREDENTIAL_HEADERS = frozenset(
     }
 )
 _CREDENTIAL_WORDS = re.compile(r"token|secret|passw|auth|cookie|session|credential|api[-_]?key")
+# What a terminal would act on instead of showing: C0 controls (ESC starts CSI and OSC, NUL,
+# CR, LF...), DEL, C1 controls (U+009B is a one-character CSI), zero-width characters, the line
+# and paragraph separators, and the BiDi embeddings, overrides and isolates.
+UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 class Verdict(enum.StrEnum):
@@ -81,6 +85,22 @@ def safe_text(value: str) -> str:
     except UnicodeEncodeError:  # a surrogate outside the escape range (from JSON, say)
         raw = value.encode("utf-8", "surrogatepass")
     return raw.decode("utf-8", "replace")
+
+
+def without_controls(text: str) -> str:
+    """`text` with every character a terminal would act on (`UNSAFE_CHARS`), and any other that
+    is not printable, replaced by a space: the summaries' sanitizer (summary/fields.py)."""
+    text = UNSAFE_CHARS.sub(" ", text)
+    if not text.isprintable():  # rare: unassigned, private-use, lone surrogates, odd spaces
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text
+
+
+def printable(value: str) -> str:
+    """`value` as a terminal may show it: `safe_text`, then `without_controls`. Everything
+    `pac-tui events` (and `webhook serve`, replay, the smee source) prints from a delivery or a
+    sender goes through it."""
+    return without_controls(safe_text(value))
 
 
 def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:

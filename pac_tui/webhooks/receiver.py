@@ -2,14 +2,16 @@
 
 A 2xx goes out only once the delivery is committed to the journal (group commit keeps that cheap
 under load). Nothing a client sends can cause a 5xx: bad JSON is a 400, a wrong token a 401, a
-missing, bad or stale signature (for a repository with a signing token: signature.py) a 401
-saying which, a body over 25 MB a 413, too many refused deliveries from one address a 429
-(limits.py, which also caps what is kept of a delivery nobody can vouch for). The token header's
-value is compared in constant time and never stored.
+body over 25 MB a 413, a body that does not arrive in time a 408, a missing, bad or stale
+signature (for a repository with a signing token: signature.py) a 401 saying which, too many
+refused deliveries from one address a 429 (limits.py, which also caps what is kept of a delivery
+nobody can vouch for, and says what slow or idle clients may hold: `ConnectionLimits`, the cap in
+site.py). The token header's value is compared in constant time and never stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -26,7 +28,7 @@ from pac_tui.core.errors import PacTuiError
 from pac_tui.webhooks import signature
 from pac_tui.webhooks.callbacks import MaybeAwaitable, run_callback
 from pac_tui.webhooks.journal import JournalWriter
-from pac_tui.webhooks.limits import REFUSED, RefusalLimiter, cap_unvouched
+from pac_tui.webhooks.limits import REFUSED, ConnectionLimits, RefusalLimiter, cap_unvouched
 from pac_tui.webhooks.models import (
     TOKEN_HEADER,
     Delivery,
@@ -35,6 +37,7 @@ from pac_tui.webhooks.models import (
     safe_headers,
     safe_text,
 )
+from pac_tui.webhooks.site import CappedSite, quiet_parse_errors
 from pac_tui.webhooks.summary import MAX_LINE, summarize
 from pac_tui.webhooks.summary.pac import pac_refusal, with_refusal
 
@@ -58,8 +61,10 @@ class Receiver:
         journal: JournalWriter,
         clock: Clock,
         on_delivery: OnDelivery | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.config = config
+        self.limits = limits or ConnectionLimits()
         self.journal = journal
         self.clock = clock
         self.on_delivery = on_delivery
@@ -76,13 +81,23 @@ class Receiver:
     async def start(self, host: str, port: int, sock: socket.socket | None = None) -> str:
         """Listen on host:port (0 = any free port), or on `sock`, a listening socket; returns
         the URL. Raises a clear error."""
-        runner = web.AppRunner(self.application(), handle_signals=False, access_log=None)
+        runner = web.AppRunner(
+            self.application(),
+            handle_signals=False,
+            access_log=None,
+            keepalive_timeout=self.limits.keepalive_s,
+            logger=quiet_parse_errors(),
+            # what is left of an unread body (a 408, a 413) is drained at most this long
+            lingering_time=self.limits.keepalive_s,
+        )
         await runner.setup()
-        site: web.BaseSite
-        if sock is not None:
-            site = web.SockSite(runner, sock)
-        else:
-            site = web.TCPSite(runner, host, port, reuse_address=False, backlog=1024)
+        site = CappedSite(
+            runner,
+            max_connections=self.limits.max_connections,
+            host=host,
+            port=port,
+            sock=sock,
+        )
         try:
             await site.start()
         except OSError as exc:
@@ -109,11 +124,19 @@ class Receiver:
 
     async def _handle_post(self, request: web.Request) -> web.Response:
         try:
-            body = await request.read()
+            async with asyncio.timeout(self.limits.body_s):
+                body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return web.json_response(
                 {"error": "payload too large", "limit_bytes": MAX_BODY}, status=413
             )
+        except TimeoutError:
+            # A body that trickles in holds a connection and a buffer: nothing is stored.
+            slow = web.json_response(
+                {"error": f"the body did not arrive within {self.limits.body_s:g} s"}, status=408
+            )
+            slow.force_close()
+            return slow
         headers = dict(request.headers)
         delivery = self.judge(headers, body)
         source = request.remote or "unknown"

@@ -87,7 +87,7 @@ def check_url(url: str) -> str:
     return url
 
 
-def _shown_url(url: str) -> str:
+def shown_url(url: str) -> str:
     """The URL without any user:password part, for messages."""
     try:
         return str(httpx.URL(url).copy_with(userinfo=b""))
@@ -339,7 +339,7 @@ async def replay(
     except httpx.HTTPError as exc:
         reason = _scrub(_error_reason(exc), _secrets(headers))
         raise ProviderUnavailable(
-            f"could not deliver to {_shown_url(url)}: {reason}. "
+            f"could not deliver to {shown_url(url)}: {reason}. "
             "Check that the PAC controller is running and the URL is right."
         ) from None
     finally:

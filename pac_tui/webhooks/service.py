@@ -15,6 +15,7 @@ from pac_tui.core.clock import Clock
 from pac_tui.core.config import Config
 from pac_tui.webhooks.callbacks import MaybeAwaitable, run_callback
 from pac_tui.webhooks.journal import JOURNAL_NAME, Journal, JournalWriter
+from pac_tui.webhooks.limits import ConnectionLimits
 from pac_tui.webhooks.models import Delivery, Verdict
 from pac_tui.webhooks.receiver import Receiver
 from pac_tui.webhooks.relay import Relay
@@ -41,13 +42,18 @@ class WebhookService:
         on_delivery: Listener | None = None,
         on_smee_state: Callable[[str], None] | None = None,
         journal: JournalWriter | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         # `journal`: another JournalWriter (a worker of `webhook serve --workers N` hands its rows
         # to the writer process); by default the journal in data_dir, which can also be read.
         self.journal: JournalWriter = journal or Journal(
-            journal_path(data_dir), retention=config.webhook.retention
+            journal_path(data_dir),
+            retention=config.webhook.retention,
+            max_bytes=config.webhook.journal_max_bytes,
         )
-        self.receiver = Receiver(config, self.journal, clock, on_delivery=self._delivered)
+        self.receiver = Receiver(
+            config, self.journal, clock, on_delivery=self._delivered, limits=limits
+        )
         self.relay = Relay(relay_url, on_status=self._relay_status) if relay_url else None
         self.smee_url = smee_url
         self.on_delivery = on_delivery

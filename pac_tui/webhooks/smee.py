@@ -31,6 +31,7 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from pac_tui import __version__
+from pac_tui.webhooks.models import printable
 from pac_tui.webhooks.relay import HOP_BY_HOP
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ class SmeeSource:
         if self._on_state is None:
             return
         try:
-            self._on_state(text)
+            self._on_state(printable(text))  # a reason may quote what the server sent
         except Exception:
             log.exception("smee state callback failed")
 

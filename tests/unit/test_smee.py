@@ -316,3 +316,42 @@ def test_parse_message_header_values_and_names() -> None:
     }
     assert body == '{"object_kind":"note","text":"/retest é"}'.encode()
     assert header_name("idempotency-key") == "Idempotency-Key"
+
+
+UNSAFE_BYTES = b"\xc2\x9b31m red \xe2\x80\xae evil \xc2\x9d0;title\xc2\x9c \xe2\x81\xa6"
+
+
+async def test_what_the_channel_server_sent_is_printable_in_the_state_lines() -> None:
+    """A reason phrase and a content type are the server's words: C1 controls (U+009B is a
+    one-character CSI, U+009D an OSC) and BiDi overrides in them never reach the terminal."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/"
+            + UNSAFE_BYTES
+            + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    recorder = Recorder()
+    try:
+        source = SmeeSource(
+            f"http://127.0.0.1:{port}/chan",
+            recorder.on_delivery,
+            backoff=(5,),
+            on_state=recorder.on_state,
+        )
+        task = asyncio.create_task(source.run())
+        await eventually(lambda: len(recorder.states) >= 1)
+        await stop(task)
+    finally:
+        server.close()
+        await server.wait_closed()
+    (state,) = recorder.states
+    assert state.startswith("reconnecting in 5s: not an event stream"), state
+    assert "red" in state and "evil" in state, "the words stay, the controls go"
+    assert all(ch.isprintable() for ch in state), ascii(state)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import os
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,30 +59,43 @@ async def service(tmp_path: Path) -> AsyncIterator[WebhookService]:
     await svc.stop()
 
 
-@pytest.fixture(scope="module")
-def fuzz_service(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """One receiver for many hypothesis examples (a sync test drives its own loop).
+@contextlib.contextmanager
+def fuzz_receiver(tmp_root: Path) -> Iterator[tuple[WebhookService, asyncio.AbstractEventLoop]]:
+    """One receiver for many hypothesis examples, on a loop of its own that the caller drives
+    (the fuzz test and bench/fuzz_bench.py).
 
     Its journal is on a tmpfs when there is one: the same SQLite and fsyncs, but each commit
-    costs microseconds instead of a disk flush, so 10,000 examples fit in the suite.
+    costs microseconds instead of a disk flush.
     """
-    import asyncio
-    import shutil
-    import tempfile
-
     shm = Path("/dev/shm")
     if shm.is_dir() and os.access(shm, os.W_OK):
         tmp = Path(tempfile.mkdtemp(prefix="pac-tui-fuzz-", dir=shm))
     else:
-        tmp = tmp_path_factory.mktemp("fuzz")
+        tmp = Path(tempfile.mkdtemp(prefix="pac-tui-fuzz-", dir=tmp_root))
     loop = asyncio.new_event_loop()
     config = parse_config(CONFIG, tmp / "config.toml")
     svc = WebhookService(config, tmp / "data", SystemClock())
     # Thousands of refused deliveries from one address: the 429 of a flood is not what is fuzzed.
     svc.receiver.refusals = RefusalLimiter(burst=10**9)
     loop.run_until_complete(svc.start("127.0.0.1", 0))
-    yield svc, loop
-    loop.run_until_complete(svc.stop())
-    loop.close()
-    if tmp.parent == shm:
+    # aiohttp logs every request line it cannot parse with a traceback, which pytest's log
+    # capture formats and keeps: most of a fuzzed example's time, none of what is checked.
+    parser_log = logging.getLogger("aiohttp.server")
+    level = parser_log.level
+    parser_log.setLevel(logging.CRITICAL)
+    try:
+        yield svc, loop
+    finally:
+        parser_log.setLevel(level)
+        loop.run_until_complete(svc.stop())
+        loop.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fuzz_service(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[WebhookService, asyncio.AbstractEventLoop]]:
+    """`fuzz_receiver` for the module (a sync test drives its loop)."""
+    with fuzz_receiver(tmp_path_factory.mktemp("fuzz")) as service:
+        yield service

@@ -17,6 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pac_tui.webhooks.journal import BatchWriter, schema
+from pac_tui.webhooks.models import Delivery
+from tests.unit.test_journal import delivery as journal_delivery
 from tests.webhooks.conftest import CONFIG, SECRET, fixture, push_payload
 
 KEYS = {"id", "received_at", "repo", "kind", "verdict", "summary", "pac_event"}
@@ -27,7 +30,8 @@ class Served:
         self.config = root / "config.toml"
         self.config.write_text(CONFIG)
         self.config.chmod(0o600)  # it holds the webhook secret: private, or pac-tui warns
-        self.env = {**os.environ, "PAC_TUI_DATA_DIR": str(root / "data")}
+        self.data = root / "data"
+        self.env = {**os.environ, "PAC_TUI_DATA_DIR": str(self.data)}
         self.proc = subprocess.Popen(
             self.cli("webhook", "serve", "--port", "0", *extra),
             env=self.env,
@@ -247,3 +251,95 @@ def test_header_bytes_that_are_not_utf8_are_stored_in_every_process_layout(
     assert done.returncode == 0, done.stderr
     kinds = [json.loads(line)["kind"] for line in done.stdout.splitlines()]
     assert "Push \ufffd Hook" in kinds
+
+
+# What a terminal acts on: ESC (CSI, OSC), the other C0 controls, DEL, C1 (U+009B CSI, U+009D
+# OSC), BiDi embeddings, overrides and isolates, zero-width characters, line separators.
+CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+NASTY = (
+    "\x1b[31mred\x1b[0m \x1b]0;owned\x07 \x9b2J \u202egnp.exe\u202c \u2066x\u2069 nul\x00 "
+    "\x9d8;;\x9c"
+)
+
+
+def test_events_prints_no_terminal_control_from_a_delivery(served: Served) -> None:
+    """ESC/OSC/CSI sequences, C1 controls, BiDi overrides and a NUL in the headers and fields of
+    deliveries (live ones, and one an older pac-tui stored raw) print as none of themselves."""
+    push = push_payload()
+    push["commits"][0]["message"] = NASTY
+    push["user_name"] = NASTY
+    headers = [
+        (b"X-Gitlab-Event", "Push \u202e\u009b31m Hook".encode()),
+        (b"X-Gitlab-Token", SECRET.encode()),
+    ]
+    answer = httpx.post(served.url, content=json.dumps(push).encode(), headers=headers)
+    assert answer.status_code == 200, answer.text
+    unknown = push_payload("evil/\u202eproject\x1b[2J")
+    assert httpx.post(served.url, content=json.dumps(unknown).encode()).status_code == 200
+    old = BatchWriter(served.data / "events.sqlite3")  # as an older version kept them: raw
+    old.open()
+    raw = Delivery(
+        **{
+            **journal_delivery(1, key="old").__dict__,
+            "kind": f"Push {NASTY}",
+            "summary": NASTY,
+            "repo": None,
+            "project": f"grp/{NASTY}",
+            "relay_status": NASTY,
+        }
+    )
+    old.write([(True, schema.encode(raw))])
+    old.close()
+
+    text = served.run("events")
+    assert text.returncode == 0, text.stderr
+    assert len(text.stdout.splitlines()) == 3
+    assert not CONTROLS.search(text.stdout), ascii(text.stdout)
+    assert "red" in text.stdout and "gnp.exe" in text.stdout, "the words are kept"
+
+    as_json = served.run("events", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert not CONTROLS.search(as_json.stdout), ascii(as_json.stdout)
+    rows = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert len(rows) == 3
+    for row in rows:
+        for value in row.values():
+            assert not isinstance(value, str) or not CONTROLS.search(value), ascii(value)
+
+    served.proc.send_signal(signal.SIGTERM)
+    out, err = served.proc.communicate(timeout=20)
+    assert served.proc.returncode == 0, err
+    assert out.count("\n") == 2 and not CONTROLS.search(out), ascii(out)
+
+
+def test_replay_json_says_where_what_came_back_and_whether_the_secret_went(
+    served: Served, target: tuple[str, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    to, received = target
+    push = json.dumps(push_payload()).encode()
+    good = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
+    accepted = httpx.post(served.url, content=push, headers=good).json()["id"]
+    with_password = to.replace("http://", "http://user:hunter2@")
+    done = served.run("events", "replay", str(accepted), "--to", with_password, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "id": accepted,
+        "to": to,
+        "status": 202,
+        "ok": True,
+        "with_secret": True,
+    }
+    assert "hunter2" not in done.stdout
+    assert len(received) == 1
+
+    forged = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "forged"}
+    rejected = httpx.post(served.url, content=push, headers=forged).json()["id"]
+    done = served.run("events", "replay", str(rejected), "--to", served.url, "--force", "--json")
+    assert done.returncode == 1, "not a 2xx"
+    assert json.loads(done.stdout) == {
+        "id": rejected,
+        "to": served.url,
+        "status": 401,
+        "ok": False,
+        "with_secret": False,
+    }

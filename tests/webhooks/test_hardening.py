@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 from pathlib import Path
 
 import httpx
+import pytest
 from aiohttp import web
 
 from pac_tui.core.clock import SystemClock
@@ -279,3 +281,53 @@ def test_the_byte_budget_never_drops_a_delivery_of_the_batch_it_acknowledges(
         assert ids == [second.id], "the older ones went first"
     finally:
         writer.close()
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+async def test_a_journal_deleted_or_replaced_while_serving_gets_503_not_a_lost_2xx(
+    service: WebhookService, tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    """A 2xx means the delivery is where `events` reads: once the journal at the path is not the
+    file the writer opened, deliveries get the fixed 503 and the log says what happened."""
+    url: str = service.url  # type: ignore[assignment]
+    body = json.dumps(push_payload()).encode()
+    token = [(b"X-Gitlab-Token", SECRET.encode())]
+    assert (await post_raw(url, body, [*token, (b"Idempotency-Key", b"before")])).status_code == 200
+    path = service.journal.path
+    if how == "deleted":
+        path.unlink()
+    else:  # another journal moved over it, as a restore from a backup would
+        other = Journal(tmp_path / "other.sqlite3")
+        await other.start()
+        await other.close()
+        (tmp_path / "other.sqlite3").rename(path)
+    for key in (b"after", b"and-after"):
+        answer = await post_raw(url, body, [*token, (b"Idempotency-Key", key)])
+        assert answer.status_code == 503, answer.text
+        assert answer.json() == {"error": "the delivery could not be stored; retry later"}
+    assert "was deleted or replaced while pac-tui was writing it" in caplog.text
+    assert str(path) in caplog.text
+    if how == "replaced":
+        # (The new file shows "before": SQLite reads the old journal's WAL, still at the path's
+        # -wal name, into it. That is why the writer never reopens by itself.)
+        keys = {d.idempotency_key for d in JournalReader(path).recent(10)}
+        assert not keys & {"after", "and-after"}, "nothing acknowledged, nothing stored"
+
+
+async def test_a_request_that_cannot_be_parsed_is_a_400_and_no_logged_traceback(
+    service: WebhookService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sender of junk gets 400s, and the log gets no error (with a traceback) per request."""
+    caplog.set_level(logging.DEBUG, logger="aiohttp.server")
+    host, port = service.url.removeprefix("http://").rstrip("/").rsplit(":", 1)  # type: ignore[union-attr]
+    for junk in (b"X-\x01Bad\xff: v\r\n", b"X" * 9000 + b": v\r\n", b"\x1b[31m: v\r\n"):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"POST /hooks/x HTTP/1.1\r\nHost: x\r\n" + junk + b"Content-Length: 0\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), timeout=10)
+        writer.close()
+        assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer[:100]
+    server_records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert len(server_records) == 3, [r.getMessage() for r in server_records]
+    assert all(r.levelno == logging.DEBUG and r.exc_info is None for r in server_records)
+    assert all("answered 400" in r.getMessage() for r in server_records)
+    assert not any("\x1b" in r.getMessage() for r in server_records)

@@ -46,7 +46,8 @@ _GITLAB_KEYS = {
 _REPOSITORY_KEYS = {"name", "project", "gitlab", "webhook_secret", "kubernetes", SIGNING_KEY}
 _KUBERNETES_KEYS = {"context", "namespace", "repository", "mode", "token_days", "gateway"}
 _K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_WEBHOOK_KEYS = {"host", "port", "relay", "smee", "buffer", "retention"}
+_WEBHOOK_KEYS = {"host", "port", "relay", "smee", "buffer", "retention", "journal_max_bytes"}
+MIN_JOURNAL_BYTES = 1 << 20  # a budget under 1 MiB would prune at every batch
 _GATEWAY_KEYS = {"upstream", "host", "port", "ca_bundle", "tls_cert", "tls_key"}
 
 
@@ -132,7 +133,14 @@ def _webhook(path: Path | None, table: Any) -> WebhookSettings:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(path, f"webhook.{key}", "must be a whole number of deliveries ≥ 1")
         sizes[key] = value
-    return WebhookSettings(host=host, port=port, **urls, **sizes)
+    budget = table.get("journal_max_bytes", defaults.journal_max_bytes)
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget < MIN_JOURNAL_BYTES:
+        raise ConfigError(
+            path,
+            "webhook.journal_max_bytes",
+            f"must be a whole number of bytes ≥ {MIN_JOURNAL_BYTES} (1 MiB), e.g. 1073741824",
+        )
+    return WebhookSettings(host=host, port=port, **urls, **sizes, journal_max_bytes=budget)
 
 
 def _gateway(path: Path | None, table: Any) -> GatewayTable:

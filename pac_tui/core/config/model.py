@@ -138,6 +138,7 @@ class WebhookSettings:
     smee: str | None = None  # a smee.io / gosmee channel to subscribe to
     buffer: int = 10_000  # deliveries kept in the dashboard's log pane
     retention: int = 1_000_000  # deliveries kept in the journal
+    journal_max_bytes: int = 1 << 30  # the journal's rows kept within this (oldest go first)
 
 
 @dataclass(frozen=True)

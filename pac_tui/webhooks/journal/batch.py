@@ -9,6 +9,14 @@ each batch deletes the rows that fell out of the window, in the same transaction
 when there is nothing to delete). It also keeps within a byte budget (`max_bytes`, 1 GiB by
 default): when its rows use more pages than that, the oldest rows go, in the same transaction.
 
+The journal at the path must stay the file it opened: a journal deleted (or replaced) while the
+writer runs would take every later row to a file nobody can read, and acknowledge it. So each
+batch first compares the path's inode with the one it opened (one `stat`, a microsecond), and
+again after its COMMIT: once they differ the writer fails every batch with `JournalGone`, and the
+receiver answers 503, until it is restarted (which opens, or creates, the journal at the path).
+It does not reopen by itself: the old file's WAL and shared-memory files are still open, by it
+and by any reader, under the names a new journal would use.
+
 It is synchronous and has no loop or thread of its own: the group-commit writer (group_commit.py)
 calls it from its writer thread, the writer process of `webhook serve --workers N`
 (multiproc/writer.py) calls it directly.
@@ -17,6 +25,8 @@ calls it from its writer thread, the writer process of `webhook serve --workers 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +36,8 @@ from typing import Any
 from pac_tui.core.errors import StoreError
 from pac_tui.webhooks.journal import schema
 from pac_tui.webhooks.journal.file import JournalFile
+
+log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000  # deliveries per transaction
 # The journal's byte budget: the pages its rows use (not the WAL, not free pages SQLite reuses).
@@ -58,6 +70,10 @@ class RowError(StoreError):
     """One write of a batch that could not be stored; the rest of its batch was."""
 
 
+class JournalGone(StoreError):
+    """The journal file the writer opened is no longer the one at its path."""
+
+
 @dataclass(frozen=True)
 class Appended:
     """Where `append` put a delivery: its row id, and whether that row already held it."""
@@ -88,6 +104,8 @@ class BatchWriter:
         self.connection: sqlite3.Connection | None = None
         self._opened = False  # a writer opens once (a failed open may be retried)
         self._pruned_upto = 0
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
+        self._gone: JournalGone | None = None
 
     @property
     def path(self) -> Path:
@@ -99,6 +117,13 @@ class BatchWriter:
             raise StoreError(f"the webhook journal {self.path} was already started")
         self.connection = self.file.open_for_writing()
         self._opened = True
+        try:
+            self._identity = _identity(self.path)
+        except OSError as exc:
+            self.close()
+            raise StoreError(
+                f"cannot open the webhook journal {self.path}: {exc.strerror}"
+            ) from None
 
     def write(self, writes: Sequence[Write]) -> list[Any]:
         """Write `writes` in one transaction; returns once it is committed.
@@ -121,6 +146,7 @@ class BatchWriter:
         conn = self.connection
         if conn is None:
             raise StoreError(f"the webhook journal {self.path} is not open")
+        self._check_still_there()
         results: list[Any] = [None] * len(writes)
         bound = 0
         conn.execute("BEGIN IMMEDIATE")
@@ -141,9 +167,30 @@ class BatchWriter:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
+        self._check_still_there()  # committed, but to the file `events` reads?
         self._pruned_upto = max(self._pruned_upto, bound)
         self.batches += 1
         return results
+
+    def _check_still_there(self) -> None:
+        """Raise `JournalGone` once the file at the path is not the one this writer opened."""
+        if self._gone is not None:
+            raise self._gone
+        try:
+            same = _identity(self.path) == self._identity
+        except FileNotFoundError:
+            same = False
+        except OSError:  # cannot tell (a permission change on the dir): SQLite will say
+            return
+        if same:
+            return
+        self._gone = JournalGone(
+            f"the webhook journal {self.path} was deleted or replaced while pac-tui was writing "
+            "it; deliveries are refused (503, GitLab retries) until pac-tui is restarted, which "
+            "opens the journal at that path again"
+        )
+        log.error("%s", self._gone)
+        raise self._gone
 
     def _keep_within_budget(self, conn: sqlite3.Connection, first_new: int) -> int:
         """Delete the oldest rows while the journal's rows use more than `max_bytes` (inside the
@@ -239,6 +286,11 @@ def write_relay_status(file: JournalFile, delivery_id: int, status: str) -> bool
         raise file.error("write", exc) from None
     finally:
         conn.close()
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
 
 
 def _used_bytes(conn: sqlite3.Connection) -> int:

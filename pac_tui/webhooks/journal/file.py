@@ -11,6 +11,7 @@ file. The reader (reader.py) and the batch writer (batch.py) each hold one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import stat
@@ -74,6 +75,7 @@ class JournalFile:
         """A plain connection to the file, or None if it does not exist (never creates it)."""
         if not self.path.exists():
             return None
+        self.refuse_symlink()
         return self.connect(create=False)
 
     def connect(self, *, create: bool) -> sqlite3.Connection:
@@ -115,23 +117,53 @@ class JournalFile:
         return StoreError(f"cannot {action} the webhook journal {self.path}: {exc}")
 
     def _ensure_file(self) -> None:
-        """Create the data dir (0700) and an empty journal file (0600) unless they exist."""
+        """Create the data dir (0700) and an empty journal file (0600) unless they exist.
+
+        The journal is never a symbolic link: one is refused before anything is done to it or
+        to its target (a mode tightened through a link would change another file's)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
             except FileExistsError:
-                mode = self.path.stat().st_mode
-                if not stat.S_ISREG(mode):
-                    raise StoreError(f"the webhook journal {self.path} is not a file") from None
-                if stat.S_IMODE(mode) & 0o077:
-                    os.chmod(self.path, 0o600)
+                self._tighten_existing()
             else:
                 os.close(fd)
         except OSError as exc:
             raise StoreError(
                 f"cannot create the webhook journal {self.path}: {exc.strerror}"
             ) from None
+
+    def _tighten_existing(self) -> None:
+        """Check that the existing journal is a regular file, not a link, and make it 0600,
+        on one descriptor opened without following a link (nothing can swap it in between)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise self.symlink_error() from None
+            raise
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise StoreError(f"the webhook journal {self.path} is not a file")
+            if stat.S_IMODE(info.st_mode) & 0o077:
+                os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+
+    def refuse_symlink(self) -> None:
+        """StoreError if the journal's path is a symbolic link (readers follow none either)."""
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISLNK(os.lstat(self.path).st_mode):
+                raise self.symlink_error()
+
+    def symlink_error(self) -> StoreError:
+        return StoreError(
+            f"the webhook journal {self.path} is a symbolic link, which pac-tui does not follow "
+            "(the file it points to was left untouched): put the journal file itself at that "
+            "path, or remove the link to start a new journal there"
+        )
 
     def _configure_writer(self, conn: sqlite3.Connection) -> None:
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]

@@ -6,11 +6,11 @@ these readers never raise and return at most one clean line.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
+from pac_tui.webhooks.models import without_controls
+
 ZERO_SHA = "0" * 40
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 def clean(value: object, limit: int = 60) -> str:
@@ -22,10 +22,7 @@ def clean(value: object, limit: int = 60) -> str:
     except ValueError:  # an int too long to print
         return "…"
     cut = limit * 4 + 16
-    text = _UNSAFE.sub(" ", raw[:cut])
-    if not text.isprintable():  # rare: unassigned, private-use, lone surrogates, odd spaces
-        text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = " ".join(text.split())
+    text = " ".join(without_controls(raw[:cut]).split())
     if len(text) > limit or len(raw) > cut:
         return text[: limit - 1].rstrip() + "…"
     return text

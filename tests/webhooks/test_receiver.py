@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pac_tui.core.clock import SystemClock
+from pac_tui.core.config import parse_config
 from pac_tui.webhooks.models import REDACTED, Verdict
 from pac_tui.webhooks.service import WebhookService
-from tests.webhooks.conftest import FIXTURES, SECRET, push_payload
+from tests.webhooks.conftest import CONFIG, FIXTURES, SECRET, push_payload
 
 PUSH = {"X-Gitlab-Event": "Push Hook", "Content-Type": "application/json"}
 
@@ -220,3 +224,59 @@ def test_fuzzed_headers_and_bodies_never_get_a_5xx(
 ) -> None:
     """Any header bytes, names and counts: never a 5xx (a 400 is how HTTP refuses a bad line)."""
     never_a_5xx(*fuzz_client, headers, body)
+
+
+async def test_a_refused_delivery_never_takes_the_genuine_ones_idempotency_key(
+    tmp_path: Path,
+) -> None:
+    """A forged (wrong token), broken or unverifiable delivery sent first under a genuine
+    Idempotency-Key is stored on its own; the genuine delivery is then new (acted on), not a
+    "redelivery" of it."""
+    config = parse_config(CONFIG, tmp_path / "config.toml")
+    seen: list[int | None] = []
+    service = WebhookService(
+        config, tmp_path / "data", SystemClock(), on_delivery=lambda d: seen.append(d.id)
+    )
+    await service.start("127.0.0.1", 0)
+    try:
+        body = json.dumps(push_payload()).encode()
+        key = {"Idempotency-Key": "the-genuine-key"}
+        forged = await post(service, body, {**PUSH, **key, "X-Gitlab-Token": "guessed"})
+        broken = await post(service, b"{not json", {**PUSH, **key})
+        unchecked = json.dumps(push_payload("jsmith/example")).encode()  # no webhook secret
+        unverified = await post(service, unchecked, {**PUSH, **key})
+        assert (forged.status_code, broken.status_code, unverified.status_code) == (401, 400, 200)
+        genuine = await post(service, body, {**PUSH, **key, "X-Gitlab-Token": SECRET})
+        assert genuine.status_code == 200 and genuine.json()["verdict"] == "accepted"
+        ids = [a.json()["id"] for a in (forged, broken, unverified, genuine)]
+        assert len(set(ids)) == 4
+        assert seen[-1] == ids[3]  # acted on: shown and relayed
+        again = await post(service, body, {**PUSH, **key, "X-Gitlab-Token": SECRET})
+        assert again.json()["id"] == ids[3]  # GitLab's retry is still stored once
+        for row_id in ids:  # each row still shows the key it came with
+            stored = service.journal.get(row_id)
+            assert stored is not None and stored.idempotency_key == "the-genuine-key"
+        assert service.journal.get(ids[3]).redeliveries == 1  # type: ignore[union-attr]
+        path = service.journal.path  # type: ignore[attr-defined]
+    finally:
+        await service.stop()
+
+    # A journal written before the rule: a refused row holds a key in the unique column.
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE deliveries SET idempotency_key = 'old-key', extra = NULL WHERE id = ?",
+            (ids[0],),
+        )
+    service = WebhookService(
+        config, tmp_path / "data", SystemClock(), on_delivery=lambda d: seen.append(d.id)
+    )
+    await service.start("127.0.0.1", 0)
+    try:
+        old = {**PUSH, "Idempotency-Key": "old-key", "X-Gitlab-Token": SECRET}
+        answer = await post(service, body, old)
+        assert answer.status_code == 200 and answer.json()["id"] not in ids
+        assert seen[-1] == answer.json()["id"]
+        legacy = service.journal.get(ids[0])
+        assert legacy is not None and legacy.idempotency_key == "old-key"  # kept, in extra
+    finally:
+        await service.stop()

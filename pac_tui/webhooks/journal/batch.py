@@ -4,10 +4,13 @@
 (deliveries and relay statuses) in one transaction: one multi-row INSERT, the relay-status
 updates, the retention prune, a single COMMIT (WAL mode, `synchronous=FULL`). Deliveries with an
 `Idempotency-Key` already in the journal (or earlier in the same batch) are stored once: the row
-holding the key has its `redeliveries` incremented. The journal keeps at most `retention` rows;
-each batch deletes the rows that fell out of the window, in the same transaction (one index seek
-when there is nothing to delete). It also keeps within a byte budget (`max_bytes`, 1 GiB by
-default): when its rows use more pages than that, the oldest rows go, in the same transaction.
+holding the key has its `redeliveries` incremented. Only an accepted delivery (its token checked)
+holds a key: any other is stored on its own, whatever key it carries (schema.CLAIMS_KEY), so a
+sender without the secret can never turn the genuine delivery into a "redelivery". The journal
+keeps at most `retention` rows; each batch deletes the rows that fell out of the window, in the
+same transaction (one index seek when there is nothing to delete). It also keeps within a byte
+budget (`max_bytes`, 1 GiB by default): when its rows use more pages than that, the oldest rows
+go, in the same transaction.
 
 The journal at the path must stay the file it opened: a journal deleted (or replaced) while the
 writer runs would take every later row to a file nobody can read, and acknowledge it. So each
@@ -235,7 +238,11 @@ class BatchWriter:
         keys = {k for i in inserts if (k := writes[i][1][schema.KEY_INDEX]) is not None}
         stored: dict[str, int] = {}
         for chunk in _chunks(list(keys), MAX_KEYS_PER_QUERY):
-            stored.update(conn.execute(schema.find_keys(len(chunk)), chunk).fetchall())
+            for key, row_id, verdict in conn.execute(schema.find_keys(len(chunk)), chunk):
+                if verdict in schema.CLAIMS_KEY:
+                    stored[key] = row_id
+                else:  # a refused row from before the rule: it gives the key back
+                    conn.execute(schema.RELEASE_KEY, (row_id,))
         bumps: dict[int, int] = {}  # stored row id → redeliveries to add
         new_rows: list[list[Any]] = []  # params of each new row (redeliveries last)
         new_of: list[int] = []  # batch index of each new row

@@ -93,9 +93,24 @@ def insert_rows(count: int) -> str:
 
 @lru_cache(maxsize=64)
 def find_keys(count: int) -> str:
-    """The rows already holding any of `count` Idempotency-Keys."""
+    """The rows already holding any of `count` Idempotency-Keys, with their verdicts."""
     marks = ", ".join("?" * count)
-    return f"SELECT idempotency_key, id FROM deliveries WHERE idempotency_key IN ({marks})"  # noqa: S608
+    return f"SELECT idempotency_key, id, verdict FROM deliveries WHERE idempotency_key IN ({marks})"  # noqa: S608
+
+
+# Only a delivery whose X-Gitlab-Token was checked holds its Idempotency-Key in the unique column;
+# any other (rejected, malformed, and the unverifiable unknown-repo and unverified ones) keeps it
+# in `extra` (`KEY_IN_EXTRA`). Otherwise anyone could send a delivery first under a genuine key
+# (for a repository without a webhook secret, or none at all) and make the real one a
+# "redelivery": answered 200, never relayed. One bad sender must not hurt another's delivery.
+CLAIMS_KEY = frozenset({Verdict.ACCEPTED.value})
+KEY_IN_EXTRA = "idempotency_key"
+# A journal written before that rule may have a refused row holding a key: the batch that meets
+# one hands the key back to the row's `extra`, in its own transaction.
+RELEASE_KEY = (
+    "UPDATE deliveries SET extra = json_set(coalesce(extra, '{}'), '$.idempotency_key', "
+    "idempotency_key), idempotency_key = NULL WHERE id = ?"
+)
 
 
 BUMP_REDELIVERIES = "UPDATE deliveries SET redeliveries = redeliveries + ? WHERE id = ?"
@@ -132,6 +147,9 @@ def encode(delivery: Delivery) -> tuple[Any, ...]:
     if received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=UTC)  # naive times are UTC by convention
     headers = _dumps(redact_headers(safe_headers(delivery.headers)))
+    key = _safe(delivery.idempotency_key) or None  # an empty header is no key
+    claims = Verdict(delivery.verdict).value in CLAIMS_KEY
+    extra = delivery.extra if claims or key is None else {**delivery.extra, KEY_IN_EXTRA: key}
     body = bytes(delivery.body)
     encoding = None
     if len(body) >= MIN_BODY_TO_COMPRESS:
@@ -149,10 +167,10 @@ def encode(delivery: Delivery) -> tuple[Any, ...]:
         _safe(delivery.pac_event),
         headers,
         body,
-        _safe(delivery.idempotency_key) or None,  # an empty header is no key
+        key if claims else None,
         _safe(delivery.event_uuid),
         safe_text(delivery.source),
-        _dumps(safe_headers(delivery.extra)) if delivery.extra else None,
+        _dumps(safe_headers(extra)) if extra else None,
         encoding,
     )
 
@@ -188,6 +206,9 @@ def decode(row: tuple[Any, ...]) -> Delivery:
         extra,
         body_encoding,
     ) = row
+    extra_fields = json.loads(extra) if extra else {}
+    if idempotency_key is None:
+        idempotency_key = extra_fields.pop(KEY_IN_EXTRA, None)
     if body_encoding == ZLIB:
         body = zlib.decompress(body)
     elif body_encoding is not None:
@@ -210,7 +231,7 @@ def decode(row: tuple[Any, ...]) -> Delivery:
         id=row_id,
         redeliveries=redeliveries,
         relay_status=relay_status,
-        extra=json.loads(extra) if extra else {},
+        extra=extra_fields,
     )
 
 

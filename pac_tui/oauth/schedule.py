@@ -8,6 +8,7 @@ the repository turns to needs-login and waits for the user.
 from __future__ import annotations
 
 import heapq
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,12 @@ from pac_tui.oauth.grant import application_mismatch
 
 MIN_MARGIN_SECONDS = 600.0
 BACKOFF_SECONDS = (30, 60, 120, 300, 600, 900)
+
+
+def spread(key: str, seconds: float) -> timedelta:
+    """A fixed share of `seconds` for `key` (crc32): spreads many grants over a window, the same
+    way on every run, without a random source to inject."""
+    return timedelta(seconds=seconds * zlib.crc32(key.encode()) / 2**32)
 
 
 def refresh_margin(tokens: TokenSet) -> float | None:
@@ -47,9 +54,15 @@ class AutoRefreshPlan:
     The instants at which grants fall due are kept in a heap, so asking every second what is due
     costs O(1) when nothing is, and O(log n) per grant that is: `schedule` rebuilds the heap when
     the grants change (the store was re-read), a failure pushes its retry.
+
+    With `jitter` (seconds), grants that fall due together are spread: each is due up to `jitter`
+    earlier (never later, so never closer to expiry), so a thousand grants issued at once are not
+    all refreshed at once. Retries keep the plain backoff; the dashboard's concurrency cap spreads
+    a round that failed together.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, jitter: float = 0.0) -> None:
+        self.jitter = jitter
         self._retry: dict[str, _Retry] = {}
         self.in_flight: set[str] = set()
         self._heap: list[tuple[datetime, str]] = []
@@ -71,6 +84,7 @@ class AutoRefreshPlan:
             due_at = refresh_due_at(record.tokens)
             if due_at is None:
                 continue
+            due_at -= spread(repo.name, self.jitter)
             retry = self._retry.get(repo.name)
             self._when[repo.name] = max(due_at, retry.not_before) if retry else due_at
         self._heap = [(when, name) for name, when in self._when.items()]
@@ -115,6 +129,10 @@ class AutoRefreshPlan:
         """How many refreshes of `name` failed in a row (0 after a success)."""
         retry = self._retry.get(name)
         return retry.failures if retry else 0
+
+    def failing(self) -> int:
+        """How many repositories' last refresh failed."""
+        return len(self._retry)
 
     def next_retry(self, name: str) -> datetime | None:
         retry = self._retry.get(name)

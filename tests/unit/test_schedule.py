@@ -41,3 +41,19 @@ def test_due_grants_come_out_of_the_heap_once_and_failures_come_back(tmp_path: P
     assert plan.due(NOW + timedelta(minutes=6)) == ["r0"]
     plan.succeeded("r0")
     assert plan.due(NOW + timedelta(hours=2)) == ["r2"]
+
+
+def test_jitter_spreads_grants_due_together_and_never_later(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    lines = [f'[gitlab.default]\nurl = "{URL}"\nclient_id = "app-id"\n']
+    lines += [f'[[repositories]]\nname = "r{i}"\nproject = "g/r{i}"\n' for i in range(50)]
+    path.write_text("\n".join(lines))
+    config = load_config(path, env={})
+    records = {f"r{i}": token_record(URL, 7200, 1500) for i in range(50)}  # all due in 5 min
+    plan = AutoRefreshPlan(jitter=120)
+    plan.schedule(config.repositories, records)
+    due = NOW + timedelta(minutes=5)
+    assert plan.due(due - timedelta(seconds=121)) == []
+    first_minute = plan.due(due - timedelta(seconds=60))
+    assert 5 < len(first_minute) < 45  # spread, not all at once
+    assert len(first_minute) + len(plan.due(due)) == 50  # and every one by its due time

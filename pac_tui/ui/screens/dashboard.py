@@ -12,15 +12,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from pac_tui.actions.refresh import refresh_and_sync
 from pac_tui.actions.status import RepoStatus, State, repo_status
 from pac_tui.core.config import Repository
-from pac_tui.core.errors import NeedsLogin, PacTuiError
-from pac_tui.core.humanize import countdown
-from pac_tui.oauth.schedule import AutoRefreshPlan
+from pac_tui.core.errors import PacTuiError
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.feeds.cluster import ClusterFeed
-from pac_tui.ui.feeds.tokens import StoreWatch, TokenFeed
+from pac_tui.ui.feeds.tokens import RefreshFeed, StoreWatch, TokenFeed
 from pac_tui.ui.feeds.webhooks import FLUSH_SECONDS, WebhookFeed
 from pac_tui.ui.messages import (
     ClusterDiscovered,
@@ -64,7 +61,8 @@ class DashboardScreen(Screen[None]):
         self.tick_interval = tick_interval
         self.webhooks = WebhookFeed(ctx, self.post_message, self.run_worker)
         self.cluster = ClusterFeed(ctx, self.post_message, self.run_worker)
-        self.plan = AutoRefreshPlan()
+        self.refreshes = RefreshFeed(ctx, self.post_message, self.run_worker)
+        self.plan = self.refreshes.plan
         self.tokens = TokenFeed(ctx, self.post_message, self.run_worker)
         self.store = StoreWatch(ctx.store)
         self.filter_text = ""
@@ -163,12 +161,17 @@ class DashboardScreen(Screen[None]):
             f"{count} repositor{'y' if count == 1 else 'ies'}"
             + (f" · {unbound} more in the cluster" if unbound else "")
             + ("" if self.ctx.auto_refresh else " · auto-refresh off")
+            + self._failing()
         )
         if self.ctx.auto_refresh:
             for name in self.plan.due(now):
                 repo = self.rows.repos.get(name)
                 if repo is not None:
                     self._start_refresh(repo, auto=True)
+
+    def _failing(self) -> str:
+        failing = self.plan.failing()
+        return f" · {failing} refresh{'es' if failing > 1 else ''} failing" if failing else ""
 
     def _rows_changed(self) -> None:
         """The config, the store or the cluster changed: every row may show something else."""
@@ -360,38 +363,5 @@ class DashboardScreen(Screen[None]):
     # ---- workers --------------------------------------------------------------------------
 
     def _start_refresh(self, repo: Repository, auto: bool) -> None:
-        self.plan.started(repo.name)
-        self.run_worker(self._refresh(repo, auto), group="refresh", exit_on_error=False)
+        self.refreshes.start(repo, auto)
         self._show_panel()
-
-    async def _refresh(self, repo: Repository, auto: bool) -> None:
-        try:
-            outcome = await refresh_and_sync(
-                repo, self.ctx.store, self.ctx.clock, self.ctx.clusters
-            )
-            if outcome.sync_error is not None:
-                self.notify(
-                    str(outcome.sync_error),
-                    title=f"{repo.name}: Secret not synced",
-                    severity="warning",
-                    timeout=10,
-                )
-        except NeedsLogin as exc:
-            self.plan.succeeded(repo.name)  # nothing to retry: the user has to log in
-            self.notify(str(exc), title="Needs login", severity="error", timeout=15)
-        except PacTuiError as exc:
-            retry = self.plan.failed(repo.name, self.ctx.clock.now())
-            wait = countdown((retry - self.ctx.clock.now()).total_seconds())
-            self.notify(
-                f"{exc}\nRetrying in {wait}.",
-                title=f"Refresh of {repo.name} failed",
-                severity="warning" if auto else "error",
-                timeout=10,
-            )
-        else:
-            self.plan.succeeded(repo.name)
-            if not auto:
-                self.notify(f"{repo.name}: {outcome.note()}.")
-        finally:
-            self.plan.in_flight.discard(repo.name)
-            self.reload()

@@ -38,6 +38,8 @@ from pac_tui.ui.widgets.webhook_pane import WebhookPane
 
 
 class DashboardScreen(Screen[None]):
+    # Narrow terminals put the token panel under the table (app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("l", "login", "Login"),
         Binding("r", "refresh", "Refresh"),

@@ -121,5 +121,6 @@ class DashboardRows:
             "No repositories yet. To add one:",
             "  press o (the onboarding walkthrough),",
             "  or run: pac-tui onboard",
-            f"  or add a [[repositories]] entry to {self.ctx.config_path}",
+            "  or add a [[repositories]] entry to the config file:",
+            f"    {self.ctx.config_path}",
         ]

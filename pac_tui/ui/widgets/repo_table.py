@@ -34,7 +34,9 @@ RowSource = Callable[[str, datetime], Row]
 # Widest a cell whose text changes over time may ask for (its text is clipped with "…").
 _DYNAMIC_WIDTH = {"state": 13, "expires": 9, "webhook": 28, "cluster": 28, "refreshed": 12}
 _SHRINKABLE = ("name", "webhook", "cluster", "project", "host")
-_MIN_WIDTH = 8
+_SHRINKABLE_AT = [i for i, (_, key) in enumerate(COLUMNS) if key in _SHRINKABLE]
+_MIN_WIDTH = 12  # an optional column narrower than this is dropped instead
+_MIN_NAME = 8
 _PAD = 1  # spaces on each side of a cell
 
 
@@ -62,19 +64,23 @@ def column_widths(rows: Sequence[RowInfo], available: int) -> list[tuple[int, in
     def total() -> int:
         return sum(widths[i] + 2 * _PAD for i in shown)
 
-    # Shave the widest shrinkable column, one cell at a time, down to _MIN_WIDTH.
-    shrinkable = [i for i, (_, key) in enumerate(COLUMNS) if key in _SHRINKABLE]
-    excess = total() - available
-    while excess > 0:
-        candidates = [i for i in shrinkable if i in shown and widths[i] > _MIN_WIDTH]
-        if not candidates:
-            if len(shown) <= KEY_COLUMNS:
-                break
-            shown.pop()  # the least useful column goes
-        else:
-            widest = max(candidates, key=lambda i: widths[i])
-            widths[widest] -= 1
-        excess = total() - available
+    def shave(columns: list[int], floor: int) -> None:
+        # The widest of `columns` loses one cell at a time, down to `floor`.
+        while total() > available:
+            candidates = [i for i in columns if i in shown and widths[i] > floor]
+            if not candidates:
+                return
+            widths[max(candidates, key=lambda i: widths[i])] -= 1
+
+    # The wide optional columns shrink; if that is not enough, the least useful column goes and
+    # the others get their width back; Name shrinks last.
+    optional = [i for i in _SHRINKABLE_AT if i >= KEY_COLUMNS]
+    shave(optional, _MIN_WIDTH)
+    while total() > available and len(shown) > KEY_COLUMNS:
+        shown.pop()
+        widths = dict(enumerate(wanted))
+        shave(optional, _MIN_WIDTH)
+    shave([i for i in _SHRINKABLE_AT if i < KEY_COLUMNS], _MIN_NAME)
     return [(i, widths[i]) for i in shown]
 
 

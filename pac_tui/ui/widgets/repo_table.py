@@ -313,7 +313,7 @@ class RepoTable(ScrollView, can_focus=True):
         base: Style,
         top: Style | None = None,
     ) -> Strip:
-        line = Text(style=base, no_wrap=True, end="")
+        line = Text(no_wrap=True, end="")
         for cell, (_, cell_width) in zip(cells, columns, strict=True):
             cell = cell.copy()
             cell.truncate(cell_width, overflow="ellipsis", pad=True)
@@ -321,6 +321,8 @@ class RepoTable(ScrollView, can_focus=True):
             line.append_text(cell)
             line.append(" " * _PAD)
         line.truncate(width, overflow="ellipsis", pad=True)
+        line.stylize_before(base)  # under the cells' own styles (a Text's base style is lost
+        # when it has no spans)
         if top is not None:
             line.stylize(top)
         return Strip(list(line.render(self.app.console, end="")), width)

@@ -157,23 +157,12 @@ class DashboardScreen(Screen[None]):
             self._apply_rows(now)
         self.query_one("#repos", RepoTable).tick(now)
         self._show_panel()
-        count = len(self.rows.repos)
-        unbound = len(self.rows.unmanaged)
-        self.sub_title = (
-            f"{count} repositor{'y' if count == 1 else 'ies'}"
-            + (f" · {unbound} more in the cluster" if unbound else "")
-            + ("" if self.ctx.auto_refresh else " · auto-refresh off")
-            + self._failing()
-        )
+        self.sub_title = self.rows.title(self.plan.failing())
         if self.ctx.auto_refresh:
             for name in self.plan.due(now):
                 repo = self.rows.repos.get(name)
                 if repo is not None:
                     self._start_refresh(repo, auto=True)
-
-    def _failing(self) -> str:
-        failing = self.plan.failing()
-        return f" · {failing} refresh{'es' if failing > 1 else ''} failing" if failing else ""
 
     def _rows_changed(self) -> None:
         """The config, the store or the cluster changed: every row may show something else."""

@@ -113,6 +113,16 @@ class DashboardRows:
         retry_text = countdown((retry - now).total_seconds()) if retry else None
         return (state, row_key, retry_text, minute), state
 
+    def title(self, failing: int) -> str:
+        """The screen's sub-title: how many rows, auto-refresh, refreshes failing."""
+        count, unbound = len(self.repos), len(self.unmanaged)
+        return (
+            f"{count} repositor{'y' if count == 1 else 'ies'}"
+            + (f" · {unbound} more in the cluster" if unbound else "")
+            + ("" if self.ctx.auto_refresh else " · auto-refresh off")
+            + (f" · {failing} refresh{'es' if failing > 1 else ''} failing" if failing else "")
+        )
+
     def empty_hint(self, filter_text: str) -> list[str]:
         """What an empty table says: how to add a repository, or that the filter hides all."""
         if filter_text.strip():

@@ -8,7 +8,7 @@ recomputes a row only when something it shows has changed, and never a row that 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from rich.text import Text
@@ -41,11 +41,12 @@ class Row:
     name: str
     cells: tuple[Text, ...]
     valid_until: datetime | None
+    key: tuple[tuple[str, str], ...] = field(init=False, compare=False)
 
-    @property
-    def key(self) -> tuple[tuple[str, str], ...]:
-        """The displayed texts and styles: equal keys draw the same line."""
-        return tuple((cell.plain, str(cell.style)) for cell in self.cells)
+    def __post_init__(self) -> None:
+        # The displayed texts and styles, computed once: equal keys draw the same line.
+        key = tuple((cell.plain, str(cell.style)) for cell in self.cells)
+        object.__setattr__(self, "key", key)
 
 
 def _webhook_cell(entry: LogEntry | None, now: datetime) -> Text:

@@ -182,6 +182,8 @@ class RepoTable(ScrollView, can_focus=True):
         """Bring the rows on screen up to date; redraw only the lines whose texts changed."""
         self._now = now
         top = int(self.scroll_y)
+        width = self.size.width
+        changed = []
         for index in range(top, min(len(self.rows), top + self.visible_rows)):
             name = self.rows[index].name
             cached = self._rows.get(name)
@@ -189,7 +191,9 @@ class RepoTable(ScrollView, can_focus=True):
                 continue
             row = self.row(name, now)
             if cached is None or cached[1].key != row.key:
-                self.refresh(Region(0, index - top + 1, self.size.width, 1))
+                changed.append(Region(0, index - top + 1, width, 1))
+        if changed:
+            self.refresh(*changed)
 
     def row(self, name: str, now: datetime | None = None) -> Row:
         """The row's texts as of `now` (the last tick by default), computed at most once."""

@@ -248,7 +248,8 @@ def dashboard_with_cluster(tmp_path: Path) -> State:
 
     async def with_cluster(pilot: Pilot[None]) -> None:
         pilot.app.dashboard.cluster.view = view  # type: ignore[attr-defined]
-        pilot.app.dashboard.tick()  # type: ignore[attr-defined]
+        # What a discovery round's ClusterDiscovered does, without the syncs it may start.
+        pilot.app.dashboard.reload()  # type: ignore[attr-defined]
         await still(pilot)
 
     return State(make_app(ctx), before=with_cluster)

@@ -27,13 +27,14 @@ SIZE = (140, 36)
 
 
 def table_rows(app: PacTuiApp) -> dict[str, dict[str, str]]:
+    """Every row the table shows (on screen or not), as the texts it draws."""
     table = app.dashboard.query_one("#repos", RepoTable)
+    now = app.dashboard.ctx.clock.now()
     rows = {}
-    for row_key in table.rows:
-        cells = table.get_row(row_key)
-        rows[str(row_key.value)] = {
-            key: getattr(cell, "plain", str(cell)).strip()
-            for (_, key), cell in zip(COLUMNS, cells, strict=True)
+    for info in table.rows:
+        cells = table.row(info.name, now).cells
+        rows[info.name] = {
+            key: cell.plain.strip() for (_, key), cell in zip(COLUMNS, cells, strict=True)
         }
     return rows
 

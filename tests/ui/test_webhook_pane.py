@@ -50,7 +50,7 @@ def _log(app: PacTuiApp) -> EventLog:
 def _webhook_cell(app: PacTuiApp, name: str) -> str:
     table = app.dashboard.query_one("#repos", RepoTable)
     keys = [key for _, key in COLUMNS]
-    return table.get_row(name)[keys.index("webhook")].plain  # type: ignore[union-attr]
+    return table.row(name, app.dashboard.ctx.clock.now()).cells[keys.index("webhook")].plain
 
 
 async def test_deliveries_appear_in_the_log_and_the_table(tmp_path: Path) -> None:

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import Footer, Header, Input
 
-from pac_tui.actions.refresh import refresh_and_sync
 from pac_tui.actions.status import RepoStatus, State, repo_status
 from pac_tui.core.config import Repository
-from pac_tui.core.errors import NeedsLogin, PacTuiError
-from pac_tui.core.humanize import countdown
-from pac_tui.oauth.schedule import AutoRefreshPlan
+from pac_tui.core.errors import PacTuiError
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.feeds.cluster import ClusterFeed
-from pac_tui.ui.feeds.tokens import StoreWatch, TokenFeed
+from pac_tui.ui.feeds.tokens import RefreshFeed, StoreWatch, TokenFeed
 from pac_tui.ui.feeds.webhooks import FLUSH_SECONDS, WebhookFeed
 from pac_tui.ui.messages import (
     ClusterDiscovered,
@@ -30,9 +28,9 @@ from pac_tui.ui.messages import (
     WebhookStatus,
 )
 from pac_tui.ui.screens.confirm import confirm_revoke, offboard_selected
+from pac_tui.ui.screens.dashboard_rows import DashboardRows
 from pac_tui.ui.screens.help import HelpScreen
 from pac_tui.ui.screens.login import LoginScreen
-from pac_tui.ui.widgets.badges import matches
 from pac_tui.ui.widgets.event_log import EventLog
 from pac_tui.ui.widgets.repo_table import RepoTable
 from pac_tui.ui.widgets.token_panel import PanelState, TokenPanel
@@ -40,6 +38,8 @@ from pac_tui.ui.widgets.webhook_pane import WebhookPane
 
 
 class DashboardScreen(Screen[None]):
+    # Narrow terminals put the token panel under the table (app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("l", "login", "Login"),
         Binding("r", "refresh", "Refresh"),
@@ -65,17 +65,20 @@ class DashboardScreen(Screen[None]):
         self.tick_interval = tick_interval
         self.webhooks = WebhookFeed(ctx, self.post_message, self.run_worker)
         self.cluster = ClusterFeed(ctx, self.post_message, self.run_worker)
-        self.plan = AutoRefreshPlan()
+        self.refreshes = RefreshFeed(ctx, self.post_message, self.run_worker)
+        self.plan = self.refreshes.plan
         self.tokens = TokenFeed(ctx, self.post_message, self.run_worker)
         self.store = StoreWatch(ctx.store)
         self.filter_text = ""
+        self.rows = DashboardRows(ctx, self.store, self.cluster, self.webhooks)
+        self._panel_key: object = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Input(placeholder="filter by name, project, instance or state", id="filter")
-                yield RepoTable(id="repos")
+                yield RepoTable(self.rows.row, id="repos")
             yield TokenPanel(id="panel", classes="pane")
         yield WebhookPane(self.ctx.config.webhook.buffer, self.ctx.local_tz, id="webhooks")
         yield Footer()
@@ -83,6 +86,7 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#panel", TokenPanel).border_title = "Token"
         self.query_one("#repos", RepoTable).focus()
+        self._rows_changed()
         self.tick()
         if self.tick_interval:
             self.set_interval(self.tick_interval, self.tick)
@@ -112,7 +116,7 @@ class DashboardScreen(Screen[None]):
         """New deliveries (or the journal's history): into the log, and the Webhook cells."""
         self.query_one("#webhooks", WebhookPane).add(message.deliveries)
         if message.repos_changed:
-            self._update_table()
+            self.query_one("#repos", RepoTable).invalidate(self.ctx.clock.now())
 
     @on(WebhookStatus)
     def _webhook_status(self, message: WebhookStatus) -> None:
@@ -127,7 +131,7 @@ class DashboardScreen(Screen[None]):
     @on(ClusterDiscovered)
     def _cluster_discovered(self) -> None:
         """A discovery round ended: redraw, and retry Secrets that lag (the cluster is back)."""
-        self._update_table()
+        self._rows_changed()
         self._show_panel()
         self.cluster.retry_lagging(self.statuses())
 
@@ -142,88 +146,86 @@ class DashboardScreen(Screen[None]):
     # ---- the one timer -------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Reload the store if another process changed it, redraw countdowns, run auto-refresh."""
-        self._load_records()
-        now = self.ctx.clock.now()
-        self._update_table()
-        self._show_panel()
-        count = len(self.ctx.config.repositories)
-        unbound = len(self.cluster.unmanaged())
-        self.sub_title = (
-            f"{count} repositor{'y' if count == 1 else 'ies'}"
-            + (f" · {unbound} more in the cluster" if unbound else "")
-            + ("" if self.ctx.auto_refresh else " · auto-refresh off")
-        )
-        if self.ctx.auto_refresh:
-            for repo in self.plan.due(self.ctx.config.repositories, self.store.records, now):
-                self._start_refresh(repo, auto=True)
+        """Reload the store if another process changed it, redraw what moved, run auto-refresh.
 
-    def _update_table(self) -> None:
-        statuses = self.visible_statuses()
-        self.query_one("#repos", RepoTable).show(
-            statuses,
-            self.ctx.clock.now(),
-            self.webhooks.last_per_repo,
-            self.cluster.cells(statuses),
-        )
+        Its cost follows the rows on screen: the table recomputes only rows whose texts may have
+        changed, the auto-refresh plan is a heap, and a filter is re-applied only when a row's
+        state word may have changed.
+        """
+        if self._load_records():
+            self._rows_changed()
+        now = self.ctx.clock.now()
+        if self.rows.until is not None and now >= self.rows.until:
+            self._apply_rows(now)
+        self.query_one("#repos", RepoTable).tick(now)
+        self._show_panel()
+        self.sub_title = self.rows.title(self.plan.failing())
+        if self.ctx.auto_refresh:
+            for name in self.plan.due(now):
+                repo = self.rows.repos.get(name)
+                if repo is not None:
+                    self._start_refresh(repo, auto=True)
+
+    def _rows_changed(self) -> None:
+        """The config, the store or the cluster changed: every row may show something else."""
+        self.rows.reload()
+        self.plan.schedule(self.ctx.config.repositories, self.store.records)
+        now = self.ctx.clock.now()
+        self._apply_rows(now)
+        self.query_one("#repos", RepoTable).invalidate(now)
+
+    def _apply_rows(self, now: datetime) -> None:
+        """Which rows the table shows, in order (the filter's)."""
+        table = self.query_one("#repos", RepoTable)
+        table.empty_hint = self.rows.empty_hint(self.filter_text)
+        table.set_rows(self.rows.shown(self.filter_text, now), now)
 
     @on(EventLog.Opened)
     def _open_event(self, event: EventLog.Opened) -> None:
         self.webhooks.open(event.entry.id)
 
-    def _load_records(self, force: bool = False) -> None:
+    def _load_records(self, force: bool = False) -> bool:
+        """Re-read the store if it changed (or `force`); True when the records were re-read."""
+        before = self.store.records
         try:
             self.store.load(force)
         except PacTuiError as exc:
             self.notify(str(exc), title="Token store", severity="error", timeout=15)
+        return self.store.records is not before
 
     def statuses(self) -> list[RepoStatus]:
-        now = self.ctx.clock.now()
-        configured = [
-            repo_status(repo, self.store.records.get(repo.name), now)
-            for repo in self.ctx.config.repositories
-        ]
-        return configured + self.cluster.unmanaged_statuses({s.name for s in configured})
-
-    def visible_statuses(self) -> list[RepoStatus]:
-        needle = self.filter_text.casefold().strip()
-        return [s for s in self.statuses() if matches(s, needle)]
+        return self.rows.statuses(self.ctx.clock.now())
 
     def _show_panel(self) -> None:
-        panel = self.query_one("#panel", TokenPanel)
-        repo = self.selected_repo()
+        """Redraw the panel only when what it shows may have changed (`DashboardRows.panel`)."""
+        table = self.query_one("#repos", RepoTable)
         now = self.ctx.clock.now()
-        if repo is None:
-            name = self.query_one("#repos", RepoTable).selected_name
-            pac = self.cluster.unmanaged().get(name) if name else None
-            if pac is not None:
-                panel.show_unmanaged(pac, now)
-            else:
-                panel.show(None, now, self.ctx.local_tz)
+        name = table.selected_name
+        row_key = table.row(name, now).key if name is not None else None
+        key, shown = self.rows.panel(name, row_key, now, self.plan)
+        if key == self._panel_key:
             return
-        panel.border_title = "Token"
-        record = self.store.records.get(repo.name)
-        state = PanelState(
-            status=repo_status(repo, record, now),
-            record=record,
-            auto_refresh=self.ctx.auto_refresh,
-            next_retry=self.plan.next_retry(repo.name),
-            refreshing=repo.name in self.plan.in_flight,
-            pac=self.cluster.view.for_binding(repo),
-            cluster_error=self.cluster.error_for(repo),
-        )
-        panel.show(state, now, self.ctx.local_tz)
+        self._panel_key = key
+        panel = self.query_one("#panel", TokenPanel)
+        if isinstance(shown, PanelState):
+            panel.border_title = "Token"
+            panel.show(shown, now, self.ctx.local_tz)
+        elif shown is not None:
+            panel.show_unmanaged(shown, now)
+        else:
+            panel.show(None, now, self.ctx.local_tz)
 
     def selected_repo(self) -> Repository | None:
         name = self.query_one("#repos", RepoTable).selected_name
         return None if name is None else self.ctx.config.find(name)
 
-    @on(DataTable.RowHighlighted)
+    @on(RepoTable.Highlighted)
     def _row_highlighted(self) -> None:
         self._show_panel()
 
     def reload(self) -> None:
         self._load_records(force=True)
+        self._rows_changed()
         self.tick()
 
     # ---- actions --------------------------------------------------------------------------
@@ -319,11 +321,13 @@ class DashboardScreen(Screen[None]):
             box.remove_class("visible")
             self.filter_text = ""
             self.query_one("#repos", RepoTable).focus()
+            self._apply_rows(self.ctx.clock.now())
             self.tick()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_text = event.value
+        self._apply_rows(self.ctx.clock.now())
         self.tick()
 
     @on(Input.Submitted, "#filter")
@@ -362,38 +366,5 @@ class DashboardScreen(Screen[None]):
     # ---- workers --------------------------------------------------------------------------
 
     def _start_refresh(self, repo: Repository, auto: bool) -> None:
-        self.plan.started(repo.name)
-        self.run_worker(self._refresh(repo, auto), group="refresh", exit_on_error=False)
+        self.refreshes.start(repo, auto)
         self._show_panel()
-
-    async def _refresh(self, repo: Repository, auto: bool) -> None:
-        try:
-            outcome = await refresh_and_sync(
-                repo, self.ctx.store, self.ctx.clock, self.ctx.clusters
-            )
-            if outcome.sync_error is not None:
-                self.notify(
-                    str(outcome.sync_error),
-                    title=f"{repo.name}: Secret not synced",
-                    severity="warning",
-                    timeout=10,
-                )
-        except NeedsLogin as exc:
-            self.plan.succeeded(repo.name)  # nothing to retry: the user has to log in
-            self.notify(str(exc), title="Needs login", severity="error", timeout=15)
-        except PacTuiError as exc:
-            retry = self.plan.failed(repo.name, self.ctx.clock.now())
-            wait = countdown((retry - self.ctx.clock.now()).total_seconds())
-            self.notify(
-                f"{exc}\nRetrying in {wait}.",
-                title=f"Refresh of {repo.name} failed",
-                severity="warning" if auto else "error",
-                timeout=10,
-            )
-        else:
-            self.plan.succeeded(repo.name)
-            if not auto:
-                self.notify(f"{repo.name}: {outcome.note()}.")
-        finally:
-            self.plan.in_flight.discard(repo.name)
-            self.reload()

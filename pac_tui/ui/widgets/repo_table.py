@@ -1,137 +1,332 @@
-"""The repositories table. One 1 Hz tick updates only the cells whose text changed."""
+"""The repositories table, drawn with Textual's line API (as the webhook log is).
+
+Only the lines on screen are drawn, and a line is re-rendered only when its texts changed: each
+row's Strip is cached under the row's displayed texts. The table asks the screen for a row's texts
+(`RowSource`) only when the row is on screen and what it showed may have changed
+(`Row.valid_until`), so a 1 Hz tick costs the rows on screen, not the rows configured.
+
+Columns never scroll sideways: when the terminal is narrow, the wide columns shrink (cells end
+with an ellipsis) and then the least useful columns are dropped; Name, State and Expires in stay.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from pac_tui.actions.status import RepoStatus
-from pac_tui.core.humanize import ago
-from pac_tui.ui.widgets.badges import badge, countdown_text
-from pac_tui.ui.widgets.event_log import LogEntry
-from pac_tui.webhooks.models import Verdict
+from pac_tui.ui.widgets.repo_rows import COLUMNS, KEY_COLUMNS, Row
 
-# What matters most comes first, so a narrow terminal cuts the least useful columns.
-COLUMNS = (
-    ("Name", "name"),
-    ("State", "state"),
-    ("Expires in", "expires"),
-    ("Last webhook", "webhook"),
-    ("Cluster", "cluster"),
-    ("GitLab project", "project"),
-    ("Instance", "host"),
-    ("Last refresh", "refreshed"),
-)
+__all__ = ["COLUMNS", "RepoTable", "RowInfo", "RowSource", "column_widths"]
 
+RowSource = Callable[[str, datetime], Row]
 
-def _webhook_cell(entry: LogEntry | None, now: datetime) -> Text:
-    if entry is None:
-        return Text("—", style="dim")
-    style = "bold red" if entry.verdict in (Verdict.REJECTED, Verdict.MALFORMED) else ""
-    return Text(f"{ago(entry.received_at, now)} · {entry.kind}", style=style)
+# Widest a cell whose text changes over time may ask for (its text is clipped with "…").
+_DYNAMIC_WIDTH = {"state": 13, "expires": 9, "webhook": 28, "cluster": 28, "refreshed": 12}
+_SHRINKABLE = ("name", "webhook", "cluster", "project", "host")
+_SHRINKABLE_AT = [i for i, (_, key) in enumerate(COLUMNS) if key in _SHRINKABLE]
+_MIN_WIDTH = 12  # an optional column narrower than this is dropped instead
+_MIN_NAME = 8
+_PAD = 1  # spaces on each side of a cell
 
 
-def _cells(
-    status: RepoStatus,
-    now: datetime,
-    webhook: LogEntry | None = None,
-    cluster: Text | None = None,
-) -> dict[str, Text | str]:
-    return {
-        "name": Text(status.name, style="bold"),
-        "state": badge(status),
-        "expires": countdown_text(status),
-        "webhook": _webhook_cell(webhook, now),
-        "cluster": cluster if cluster is not None else Text("—", style="dim"),
-        "project": status.project,
-        "host": status.gitlab.split("://", 1)[-1],
-        "refreshed": Text(ago(status.refreshed_at, now), style="dim")
-        if status.refreshed_at
-        else Text("—", style="dim"),
+@dataclass(frozen=True)
+class RowInfo:
+    """What the table knows of a row without asking: its key and its texts that never change."""
+
+    name: str
+    project: str
+    host: str
+
+
+def column_widths(rows: Sequence[RowInfo], available: int) -> list[tuple[int, int]]:
+    """(column index, width) of the columns shown in `available` cells, in COLUMNS order."""
+    wanted = []
+    for label, key in COLUMNS:
+        if key in _DYNAMIC_WIDTH:
+            width = _DYNAMIC_WIDTH[key]
+        else:
+            width = max((len(getattr(row, key)) for row in rows), default=0)
+        wanted.append(max(width, len(label)))
+    shown = list(range(len(COLUMNS)))
+    widths = dict(enumerate(wanted))
+
+    def total() -> int:
+        return sum(widths[i] + 2 * _PAD for i in shown)
+
+    def shave(columns: list[int], floor: int) -> None:
+        # The widest of `columns` loses one cell at a time, down to `floor`.
+        while total() > available:
+            candidates = [i for i in columns if i in shown and widths[i] > floor]
+            if not candidates:
+                return
+            widths[max(candidates, key=lambda i: widths[i])] -= 1
+
+    # The wide optional columns shrink; if that is not enough, the least useful column goes and
+    # the others get their width back; Name shrinks last.
+    optional = [i for i in _SHRINKABLE_AT if i >= KEY_COLUMNS]
+    shave(optional, _MIN_WIDTH)
+    while total() > available and len(shown) > KEY_COLUMNS:
+        shown.pop()
+        widths = dict(enumerate(wanted))
+        shave(optional, _MIN_WIDTH)
+    shave([i for i in _SHRINKABLE_AT if i < KEY_COLUMNS], _MIN_NAME)
+    return [(i, widths[i]) for i in shown]
+
+
+class RepoTable(ScrollView, can_focus=True):
+    """Rows are keyed by repository name; the cursor is a row index."""
+
+    DEFAULT_CSS = """
+    RepoTable {
+        overflow-x: hidden;
+        background: $surface;
     }
-
-
-def _key(value: Text | str) -> tuple[str, str]:
-    return (value.plain, str(value.style)) if isinstance(value, Text) else (value, "")
-
-
-class RepoTable(DataTable[Text | str]):
-    """Rows are keyed by repository name.
-
-    A tick rewrites only the cells of rows on screen whose text or style changed; rows off screen
-    are brought up to date when they scroll into view. With 1,000 repositories this keeps a tick
-    to the few dozen visible rows (bench/RESULTS.md).
+    RepoTable > .repo-table--header {
+        text-style: bold;
+        background: $panel;
+        color: $foreground;
+    }
+    RepoTable > .repo-table--odd-row {
+        background: $surface-lighten-1 20%;
+    }
+    RepoTable > .repo-table--cursor {
+        background: $block-cursor-blurred-background;
+        color: $block-cursor-blurred-foreground;
+    }
+    RepoTable:focus > .repo-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
+    }
+    RepoTable > .repo-table--hint {
+        color: $text-muted;
+    }
     """
+    COMPONENT_CLASSES = {
+        "repo-table--header",
+        "repo-table--odd-row",
+        "repo-table--cursor",
+        "repo-table--hint",
+    }
+    BINDINGS = [
+        Binding("up", "move(-1)", show=False),
+        Binding("down", "move(1)", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("home", "move_to(0)", show=False),
+        Binding("end", "move_to(-1)", show=False),
+    ]
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
-        self._shown: dict[str, dict[str, tuple[str, str]]] = {}
-        self._order: list[str] = []
-        self._latest: dict[str, RepoStatus] = {}
+    class Highlighted(Message):
+        """The cursor moved to another row (or the rows changed under it)."""
+
+        def __init__(self, name: str | None) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, source: RowSource, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.source = source
+        self.rows: list[RowInfo] = []
+        self.cursor_row = 0
+        self.empty_hint: list[str] = ["No repositories."]
         self._now: datetime | None = None
-        self._webhooks: dict[str, LogEntry] = {}
-        self._clusters: dict[str, Text] = {}
+        self._generation = 0  # bumped when anything a row shows may have changed
+        self._rows: dict[str, tuple[int, Row]] = {}  # name → (generation, row)
+        self._strips: dict[str, tuple[tuple[object, ...], Strip]] = {}
+        self._widths: list[tuple[int, int]] = []
+        self._widths_for = -1
 
-    def on_mount(self) -> None:
-        for label, key in COLUMNS:
-            self.add_column(label, key=key)
+    # ---- what the screen calls ---------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
 
     @property
     def selected_name(self) -> str | None:
-        if not self.row_count:
-            return None
-        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        return row_key.value
+        return self.rows[self.cursor_row].name if self.rows else None
 
-    def show(
-        self,
-        statuses: list[RepoStatus],
-        now: datetime,
-        webhooks: dict[str, LogEntry] | None = None,
-        clusters: dict[str, Text] | None = None,
-    ) -> None:
-        """Show exactly these rows, in this order; cheap when only countdowns moved."""
-        self._latest = {s.name: s for s in statuses}
+    def set_rows(self, rows: list[RowInfo], now: datetime) -> None:
+        """Show exactly these rows, in this order; the cursor stays on its repository."""
         self._now = now
-        self._webhooks = webhooks or {}
-        self._clusters = clusters or {}
-        if [s.name for s in statuses] != self._order:
-            self._rebuild(statuses, now)
+        if rows == self.rows:
             return
-        self._update_visible()
+        selected = self.selected_name
+        self.rows = rows
+        self._widths_for = -1
+        index = next((i for i, row in enumerate(rows) if row.name == selected), None)
+        self.cursor_row = min(self.cursor_row if index is None else index, max(0, len(rows) - 1))
+        self._resize()
+        self.refresh()
+        if self.selected_name != selected:
+            self.post_message(self.Highlighted(self.selected_name))
+
+    def invalidate(self, now: datetime) -> None:
+        """Something every row may show changed (the store, deliveries, the cluster)."""
+        self._generation += 1
+        self.tick(now)
+
+    def tick(self, now: datetime) -> None:
+        """Bring the rows on screen up to date; redraw only the lines whose texts changed."""
+        self._now = now
+        top = int(self.scroll_y)
+        width = self.size.width
+        changed = []
+        for index in range(top, min(len(self.rows), top + self.visible_rows)):
+            name = self.rows[index].name
+            cached = self._rows.get(name)
+            if cached is not None and not self._stale(*cached, now):
+                continue
+            row = self.row(name, now)
+            if cached is None or cached[1].key != row.key:
+                changed.append(Region(0, index - top + 1, width, 1))
+        if changed:
+            self.refresh(*changed)
+
+    def row(self, name: str, now: datetime | None = None) -> Row:
+        """The row's texts as of `now` (the last tick by default), computed at most once."""
+        now = now or self._now
+        assert now is not None
+        cached = self._rows.get(name)
+        if cached is not None and not self._stale(*cached, now):
+            return cached[1]
+        row = self.source(name, now)
+        self._rows[name] = (self._generation, row)
+        return row
+
+    def move_cursor(self, row: int) -> None:
+        if not self.rows:
+            return
+        target = max(0, min(len(self.rows) - 1, row))
+        if target == self.cursor_row:
+            return
+        old, self.cursor_row = self.cursor_row, target
+        self._refresh_index(old)
+        self._refresh_index(target)
+        self._scroll_to_cursor()
+        self.post_message(self.Highlighted(self.selected_name))
+
+    # ---- keys and mouse ----------------------------------------------------------------------
+
+    @property
+    def visible_rows(self) -> int:
+        return max(0, self.scrollable_content_region.height - 1)
+
+    def action_move(self, delta: int) -> None:
+        self.move_cursor(self.cursor_row + delta)
+
+    def action_page(self, direction: int) -> None:
+        self.move_cursor(self.cursor_row + direction * max(1, self.visible_rows - 1))
+
+    def action_move_to(self, index: int) -> None:
+        self.move_cursor(index if index >= 0 else len(self.rows) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self.move_cursor(int(self.scroll_y) + event.y - 1)
+
+    def on_resize(self) -> None:
+        self._resize()
+
+    def on_focus(self) -> None:
+        self._refresh_index(self.cursor_row)
+
+    def on_blur(self) -> None:
+        self._refresh_index(self.cursor_row)
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        self._update_visible()
+        if self._now is not None:
+            self.tick(self._now)
 
-    def _update_visible(self) -> None:
-        if self._now is None or not self._order:
-            return
-        first = max(0, int(self.scroll_y))
-        last = min(len(self._order), first + max(self.size.height, 1) + 1)
-        for name in self._order[first:last]:
-            status = self._latest.get(name)
-            if status is None:
-                continue
-            shown = self._shown[name]
-            cells = _cells(status, self._now, self._webhooks.get(name), self._clusters.get(name))
-            for key, value in cells.items():
-                fingerprint = _key(value)
-                if shown.get(key) != fingerprint:
-                    shown[key] = fingerprint
-                    self.update_cell(name, key, value, update_width=True)
+    # ---- drawing -----------------------------------------------------------------------------
 
-    def _rebuild(self, statuses: list[RepoStatus], now: datetime) -> None:
-        selected = self.selected_name
-        self.clear()
-        self._shown.clear()
-        for status in statuses:
-            name = status.name
-            cells = _cells(status, now, self._webhooks.get(name), self._clusters.get(name))
-            self.add_row(*cells.values(), key=status.name)
-            self._shown[status.name] = {k: _key(v) for k, v in cells.items()}
-        self._order = [s.name for s in statuses]
-        if selected in self._order:
-            self.move_cursor(row=self._order.index(selected))
+    def _stale(self, generation: int, row: Row, now: datetime) -> bool:
+        return generation != self._generation or (
+            row.valid_until is not None and now >= row.valid_until
+        )
+
+    def _resize(self) -> None:
+        # One line more than the rows: the header, drawn on the first line whatever the scroll.
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.rows) + 1)
+
+    def _scroll_to_cursor(self) -> None:
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + self.visible_rows:
+            self.scroll_to(y=self.cursor_row - self.visible_rows + 1, animate=False, immediate=True)
+
+    def _refresh_index(self, index: int) -> None:
+        y = index - int(self.scroll_y) + 1
+        if 1 <= y <= self.visible_rows:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def _columns(self, width: int) -> list[tuple[int, int]]:
+        if width != self._widths_for:
+            self._widths = column_widths(self.rows, width)
+            self._widths_for = width
+            self._strips.clear()
+        return self._widths
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        columns = self._columns(width)
+        if y == 0:
+            labels = [Text(COLUMNS[i][0]) for i, _ in columns]
+            style = self.get_component_rich_style("repo-table--header")
+            return self._line(labels, columns, width, style)
+        index = int(self.scroll_y) + y - 1
+        if not self.rows:
+            hint = self.empty_hint[y - 1] if y - 1 < len(self.empty_hint) else ""
+            style = self.get_component_rich_style("repo-table--hint")
+            return Strip([Segment(f" {hint}", style)]).crop(0, width).extend_cell_length(width)
+        if index >= len(self.rows) or self._now is None:
+            return Strip.blank(width, self.rich_style)
+        row = self.row(self.rows[index].name)
+        chosen = index == self.cursor_row
+        key = (row.key, chosen and self.has_focus, chosen, index % 2, width)
+        cached = self._strips.get(row.name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        style = self.rich_style
+        if index % 2:
+            style += self.get_component_rich_style("repo-table--odd-row")
+        top = self.get_component_rich_style("repo-table--cursor") if chosen else None
+        strip = self._line([row.cells[i] for i, _ in columns], columns, width, style, top)
+        self._strips[row.name] = (key, strip)
+        return strip
+
+    def _line(
+        self,
+        cells: list[Text],
+        columns: list[tuple[int, int]],
+        width: int,
+        base: Style,
+        top: Style | None = None,
+    ) -> Strip:
+        line = Text(no_wrap=True, end="")
+        for cell, (_, cell_width) in zip(cells, columns, strict=True):
+            cell = cell.copy()
+            cell.truncate(cell_width, overflow="ellipsis", pad=True)
+            line.append(" " * _PAD)
+            line.append_text(cell)
+            line.append(" " * _PAD)
+        line.truncate(width, overflow="ellipsis", pad=True)
+        line.stylize_before(base)  # under the cells' own styles (a Text's base style is lost
+        # when it has no spans)
+        if top is not None:
+            line.stylize(top)
+        return Strip(list(line.render(self.app.console, end="")), width)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -147,12 +147,15 @@ def list_repositories(cluster: Cluster, namespace: str | None) -> list[PacReposi
     return [_with_run(r, runs.get((r.namespace, r.name))) for r in repos]
 
 
-def read_repository_object(cluster: Cluster, namespace: str, name: str) -> dict[str, Any] | None:
-    """The `Repository` object as the API returns it, or None when there is none of that name."""
+def _on_repository(
+    cluster: Cluster, verb: str, method: Callable[..., Any], namespace: str, name: str
+) -> Any | None:
+    """`method` (a CustomObjectsApi call) on one Repository; None when there is none of that
+    name, `not_installed` when the CRD itself is missing."""
     try:
         return cluster.call(
-            f"read PAC Repository {namespace}/{name}",
-            cluster.custom.get_namespaced_custom_object,
+            f"{verb} PAC Repository {namespace}/{name}",
+            method,
             PAC_GROUP,
             PAC_VERSION,
             namespace,
@@ -163,6 +166,13 @@ def read_repository_object(cluster: Cluster, namespace: str, name: str) -> dict[
         if CRD_MISSING in str(exc):
             raise not_installed(cluster) from None
         return None
+
+
+def read_repository_object(cluster: Cluster, namespace: str, name: str) -> dict[str, Any] | None:
+    """The `Repository` object as the API returns it, or None when there is none of that name."""
+    return _on_repository(
+        cluster, "read", cluster.custom.get_namespaced_custom_object, namespace, name
+    )
 
 
 def read_repository(cluster: Cluster, namespace: str, name: str) -> PacRepository:
@@ -177,21 +187,10 @@ def read_repository(cluster: Cluster, namespace: str, name: str) -> PacRepositor
 
 def delete_repository(cluster: Cluster, namespace: str, name: str) -> bool:
     """Delete the `Repository` resource; False when there is none of that name."""
-    try:
-        cluster.call(
-            f"delete PAC Repository {namespace}/{name}",
-            cluster.custom.delete_namespaced_custom_object,
-            PAC_GROUP,
-            PAC_VERSION,
-            namespace,
-            PAC_PLURAL,
-            name,
-        )
-    except NotFound as exc:
-        if CRD_MISSING in str(exc):
-            raise not_installed(cluster) from None
-        return False
-    return True
+    deleted = _on_repository(
+        cluster, "delete", cluster.custom.delete_namespaced_custom_object, namespace, name
+    )
+    return deleted is not None
 
 
 def remove_annotations(

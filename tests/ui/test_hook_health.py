@@ -10,9 +10,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from pac_tui.actions.hook_health import Health, HookHealth, hook_health
 from pac_tui.core.clock import ManualClock
 from pac_tui.core.config import load_config
-from pac_tui.gitlab.hook_events import send_test_event
+from pac_tui.gitlab.hook_events import reenable_fix, send_test_event
 from pac_tui.gitlab.hooks import create_hook
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.feeds.hooks import POLL_SECONDS
@@ -168,3 +169,38 @@ async def test_repositories_not_logged_in_are_never_asked(
         await settle(pilot)
         assert gitlab.count("GET", HOOKS) == 0
         assert not app.dashboard.hooks.health
+
+
+async def test_the_use_case_finds_the_pac_hook_as_deliveries_does(
+    gitlab: FakeGitLab,
+    receiver: Receiver,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    gitlab.reset()
+    project = gitlab.add_project("group/demo")
+    session = await login(gitlab, tmp_path / "data", project="group/demo")
+
+    async def health(controller: str | None = None) -> HookHealth:
+        return await hook_health(
+            session.repo, session.store, session.clock, controller_url=controller
+        )
+
+    assert (await health()).health is Health.NO_HOOK
+    async with session.api() as api:
+        pac = await create_hook(api, "group/demo", receiver.url, SECRET)
+        other = await create_hook(api, "group/demo", "http://127.0.0.1:9/other", SECRET)
+    project.hooks[other.id].update(alert_status="disabled")
+    # Without the controller's URL every hook sending PAC's events counts; with it, only its own.
+    assert (await health()).health is Health.DISABLED
+    assert (await health(receiver.url)) == HookHealth(Health.OK, pac.id)
+
+    project.hooks[pac.id].update(alert_status="disabled", disabled_until=None)
+    found = await health(receiver.url)
+    assert found.disabled and found.hook_id == pac.id and found.disabled_until is None
+    assert found.reason == "disabled for good by GitLab after repeated failures (disabled)"
+    assert found.fix == reenable_fix("demo")
+    assert found.fix.startswith("see why with: pac-tui deliveries demo --failed")
+
+    gitlab.outage = 502
+    found = await health(receiver.url)
+    assert found.health is Health.UNKNOWN and "502" in (found.reason or "")

@@ -204,3 +204,35 @@ async def test_the_use_case_finds_the_pac_hook_as_deliveries_does(
     gitlab.outage = 502
     found = await health(receiver.url)
     assert found.health is Health.UNKNOWN and "502" in (found.reason or "")
+
+
+async def test_a_test_event_from_the_deliveries_screen_is_seen_on_return(
+    gitlab: FakeGitLab,
+    receiver: Receiver,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    session, ctx = await _world(gitlab, tmp_path)
+    async with session.api() as api:
+        hook = await create_hook(api, "group/r00", receiver.url, SECRET)
+    project = next(p for p in gitlab.projects.values() if p.path == "group/r00")
+    project.hooks[hook.id].update(alert_status="disabled")
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.dashboard.tick()
+        await settle(pilot)
+        table = app.dashboard.query_one("#repos", RepoTable)
+        assert table.row("r00").cells[WEBHOOK].plain == "⚠ hook disabled"
+
+        await pilot.press("d", "t")  # r00's deliveries; a test event (it asks first)
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert project.hooks[hook.id]["alert_status"] == "executable"
+        await pilot.press("escape")
+        await settle(pilot)
+        asked = gitlab.count("GET", HOOKS)
+        app.dashboard.tick()  # the same minute: r00 alone is asked again
+        await settle(pilot)
+        assert gitlab.count("GET", HOOKS) == asked + 1
+        assert table.row("r00").cells[WEBHOOK].plain == "—"

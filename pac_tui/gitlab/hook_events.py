@@ -123,6 +123,14 @@ class HookState:
         return f"disabled {how} by GitLab after repeated failures ({self.alert_status}{until})"
 
 
+def reenable_fix(repo_name: str) -> str:
+    """What to do about a hook GitLab disabled (`pac-tui check` and the dashboard say it)."""
+    return (
+        f"see why with: pac-tui deliveries {repo_name} --failed; once fixed, send a test event "
+        "(GitLab: Settings > Webhooks > Test > Push events), which re-enables the hook"
+    )
+
+
 def _headers(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 

@@ -23,7 +23,7 @@ from pac_tui.core.clock import Clock
 from pac_tui.core.config import Repository, TokenMode
 from pac_tui.core.errors import NeedsLogin, PacTuiError
 from pac_tui.gitlab.api import GitLabApi, GitLabApiError
-from pac_tui.gitlab.hook_events import hook_states
+from pac_tui.gitlab.hook_events import hook_states, reenable_fix
 from pac_tui.gitlab.hooks import find_hook
 from pac_tui.gitlab.projects import (
     DEVELOPER,
@@ -258,8 +258,7 @@ async def _hook_line(api: GitLabApi, repo: Repository, project: Project, control
             HOOK,
             False,
             f"hook #{hook.id} → {url}: {disabled}",
-            f"see why with: pac-tui deliveries {repo.name} --failed; once fixed, send a test event "
-            "(GitLab: Settings > Webhooks > Test > Push events), which re-enables the hook",
+            reenable_fix(repo.name),
         )
     if problems:
         return Check(HOOK, False, f"hook #{hook.id} → {url}: {', '.join(problems)}", fix)

@@ -33,6 +33,7 @@ class AppContext:
     device_login: Callable[..., Awaitable[TokenRecord]] = device_login  # and its device login
     discover_cluster: bool = True  # list PAC Repository resources (when there is a kubeconfig)
     kubeconfig: str | None = None  # None: $KUBECONFIG or ~/.kube/config
+    check_hooks: bool = True  # ask GitLab whether the PAC hooks of the rows on screen work
     warnings: tuple[str, ...] = ()  # shown once at start (files holding secrets left open…)
     _clusters: ClusterPool | None = field(default=None, init=False, repr=False)
 

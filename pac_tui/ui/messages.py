@@ -121,5 +121,13 @@ class TimelineLoaded(Message):
         self.error = error
 
 
+class HookHealthArrived(Message):
+    """GitLab said something new about the PAC hook of these repositories (`feeds.hooks`)."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = names
+
+
 class OffboardFinished(StoreWritten):
     """An offboarding ended, well or not (its notice was posted before)."""

@@ -88,6 +88,7 @@ def make_context(
         local_tz=UTC,
         receive_webhooks=False,  # tests that want the receiver turn it on, on port 0
         discover_cluster=False,  # a developer's kubeconfig must not change what tests see
+        check_hooks=False,  # no GitLab to ask; tests that want hook health turn it on
     )
 
 

@@ -17,12 +17,14 @@ from pac_tui.core.config import Repository
 from pac_tui.core.errors import PacTuiError
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.feeds.cluster import ClusterFeed
+from pac_tui.ui.feeds.hooks import HookFeed
 from pac_tui.ui.feeds.tokens import RefreshFeed, StoreWatch, TokenFeed
 from pac_tui.ui.feeds.webhooks import FLUSH_SECONDS, WebhookFeed
 from pac_tui.ui.messages import (
     ClusterDiscovered,
     DeliveriesArrived,
     DeliveryRead,
+    HookHealthArrived,
     Notified,
     StoreWritten,
     WebhookStatus,
@@ -70,7 +72,8 @@ class DashboardScreen(Screen[None]):
         self.tokens = TokenFeed(ctx, self.post_message, self.run_worker)
         self.store = StoreWatch(ctx.store)
         self.filter_text = ""
-        self.rows = DashboardRows(ctx, self.store, self.cluster, self.webhooks)
+        self.hooks = HookFeed(ctx, self.post_message, self.run_worker)
+        self.rows = DashboardRows(ctx, self.store, self.cluster, self.webhooks, self.hooks)
         self._panel_key: object = None
 
     def compose(self) -> ComposeResult:
@@ -118,6 +121,12 @@ class DashboardScreen(Screen[None]):
         if message.repos_changed:
             self.query_one("#repos", RepoTable).invalidate(self.ctx.clock.now())
 
+    @on(HookHealthArrived)
+    def _hook_health(self, message: HookHealthArrived) -> None:
+        """GitLab said something new about these rows' PAC hooks: redraw them and the panel."""
+        self.query_one("#repos", RepoTable).invalidate_rows(message.names, self.ctx.clock.now())
+        self._show_panel()
+
     @on(WebhookStatus)
     def _webhook_status(self, message: WebhookStatus) -> None:
         self.query_one("#webhooks", WebhookPane).set_status(message.status)
@@ -157,7 +166,9 @@ class DashboardScreen(Screen[None]):
         now = self.ctx.clock.now()
         if self.rows.until is not None and now >= self.rows.until:
             self._apply_rows(now)
-        self.query_one("#repos", RepoTable).tick(now)
+        table = self.query_one("#repos", RepoTable)
+        table.tick(now)
+        self._poll_hooks(table, now)
         self._show_panel()
         self.sub_title = self.rows.title(self.plan.failing())
         if self.ctx.auto_refresh:
@@ -165,6 +176,13 @@ class DashboardScreen(Screen[None]):
                 repo = self.rows.repos.get(name)
                 if repo is not None:
                     self._start_refresh(repo, auto=True)
+
+    def _poll_hooks(self, table: RepoTable, now: datetime) -> None:
+        """Ask about the PAC hooks of the rows on screen (and the selected one) that are due."""
+        names = table.on_screen()  # none before the first layout: one round for the screen
+        if names and table.selected_name is not None:
+            names.append(table.selected_name)
+        self.hooks.poll(names, self.rows.repos, self.store.records, now)
 
     def _rows_changed(self) -> None:
         """The config, the store or the cluster changed: every row may show something else."""
@@ -353,8 +371,10 @@ class DashboardScreen(Screen[None]):
         from pac_tui.ui.screens.deliveries import DeliveriesScreen
 
         repo = self._need_repo()
-        if repo is not None:
-            self.app.push_screen(DeliveriesScreen(self.ctx, repo))
+        if repo is not None:  # a test event there may re-enable the hook: ask again
+            self.app.push_screen(
+                DeliveriesScreen(self.ctx, repo), lambda _: self.hooks.forget(repo.name)
+            )
 
     def after_onboarding(self) -> None:
         try:

@@ -16,6 +16,7 @@ from pac_tui.core.humanize import countdown
 from pac_tui.oauth.schedule import AutoRefreshPlan
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.feeds.cluster import ClusterFeed, unmanaged_status
+from pac_tui.ui.feeds.hooks import HookFeed
 from pac_tui.ui.feeds.tokens import StoreWatch
 from pac_tui.ui.feeds.webhooks import WebhookFeed
 from pac_tui.ui.widgets.badges import matches
@@ -30,12 +31,18 @@ if TYPE_CHECKING:
 
 class DashboardRows:
     def __init__(
-        self, ctx: AppContext, store: StoreWatch, cluster: ClusterFeed, webhooks: WebhookFeed
+        self,
+        ctx: AppContext,
+        store: StoreWatch,
+        cluster: ClusterFeed,
+        webhooks: WebhookFeed,
+        hooks: HookFeed,
     ) -> None:
         self.ctx = ctx
         self.store = store
         self.cluster = cluster
         self.webhooks = webhooks
+        self.hooks = hooks
         self.repos: dict[str, Repository] = {}  # the configured repositories by name
         self.unmanaged: dict[str, PacRepository] = {}  # as of the last discovery
         self.until: datetime | None = None  # when a filtered row may change state
@@ -86,7 +93,8 @@ class DashboardRows:
             pac = self.unmanaged[name]
             status = unmanaged_status(pac)
             cluster = cluster_cell(status, pac, None)
-        return make_row(status, now, self.webhooks.last_per_repo.get(name), cluster)
+        last, hook = self.webhooks.last_per_repo.get(name), self.hooks.health.get(name)
+        return make_row(status, now, last, cluster, hook, self.ctx.local_tz)
 
     def panel(
         self, name: str | None, row_key: object, now: datetime, plan: AutoRefreshPlan
@@ -108,6 +116,7 @@ class DashboardRows:
             refreshing=repo.name in plan.in_flight,
             pac=self.cluster.view.for_binding(repo),
             cluster_error=self.cluster.error_for(repo),
+            hook=self.hooks.health.get(repo.name),
         )
         retry = state.next_retry
         retry_text = countdown((retry - now).total_seconds()) if retry else None

@@ -9,10 +9,11 @@ recomputes a row only when something it shows has changed, and never a row that 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from rich.text import Text
 
+from pac_tui.actions.hook_health import Health, HookHealth
 from pac_tui.actions.status import RepoStatus
 from pac_tui.core.humanize import ago
 from pac_tui.ui.widgets.badges import EXPIRING_SECONDS, badge, countdown_text
@@ -49,7 +50,14 @@ class Row:
         object.__setattr__(self, "key", key)
 
 
-def _webhook_cell(entry: LogEntry | None, now: datetime) -> Text:
+def _webhook_cell(
+    entry: LogEntry | None, now: datetime, hook: HookHealth | None, tz: tzinfo | None
+) -> Text:
+    if hook is not None and hook.disabled:  # GitLab delivers nothing: that comes first
+        until = hook.disabled_until
+        if hook.health is Health.TEMPORARILY_DISABLED and until is not None:
+            return Text(f"⚠ hook off until {until.astimezone(tz):%H:%M}", style="bold yellow")
+        return Text("⚠ hook disabled", style="bold yellow")
     if entry is None:
         return Text("—", style="dim")
     style = "bold red" if entry.verdict in (Verdict.REJECTED, Verdict.MALFORMED) else ""
@@ -57,13 +65,19 @@ def _webhook_cell(entry: LogEntry | None, now: datetime) -> Text:
 
 
 def make_row(
-    status: RepoStatus, now: datetime, webhook: LogEntry | None, cluster: Text | None
+    status: RepoStatus,
+    now: datetime,
+    webhook: LogEntry | None,
+    cluster: Text | None,
+    hook: HookHealth | None = None,
+    tz: tzinfo | None = None,
 ) -> Row:
+    """`hook`: the PAC hook's health as last asked (`ui.feeds.hooks`); `tz` shows its times."""
     cells = (
         Text(status.name, style="bold"),
         badge(status),
         countdown_text(status),
-        _webhook_cell(webhook, now),
+        _webhook_cell(webhook, now, hook, tz),
         cluster if cluster is not None else Text("—", style="dim"),
         Text(status.project),
         Text(status.gitlab.split("://", 1)[-1]),

@@ -178,6 +178,17 @@ class RepoTable(ScrollView, can_focus=True):
         self._generation += 1
         self.tick(now)
 
+    def invalidate_rows(self, names: list[str], now: datetime) -> None:
+        """Something only these rows show changed (a hook's health): forget them, redraw."""
+        for name in names:
+            self._rows.pop(name, None)
+        self.tick(now)
+
+    def on_screen(self) -> list[str]:
+        """The names of the rows on screen, top to bottom."""
+        top = int(self.scroll_y)
+        return [info.name for info in self.rows[top : top + self.visible_rows]]
+
     def tick(self, now: datetime) -> None:
         """Bring the rows on screen up to date; redraw only the lines whose texts changed."""
         self._now = now

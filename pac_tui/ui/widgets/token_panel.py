@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from pac_tui.actions.hook_health import HookHealth
 from pac_tui.actions.status import RepoStatus, State
 from pac_tui.core.humanize import ago, countdown
 from pac_tui.core.models import TokenRecord
@@ -31,6 +32,7 @@ class PanelState:
     refreshing: bool
     pac: PacRepository | None = None  # the bound Repository resource, as last discovered
     cluster_error: str | None = None  # why the bound cluster could not be read
+    hook: HookHealth | None = None  # the PAC hook's health, as last asked
 
 
 def _when(value: datetime | None, now: datetime, tz: tzinfo | None) -> Text:
@@ -104,10 +106,21 @@ def render_panel(state: PanelState, now: datetime, tz: tzinfo | None) -> Rendera
     grid.add_row("Auto-refresh", auto)
     if status.cluster is not None and status.cluster.rotator == "pac":  # only then: one rotator
         grid.add_row("Rotated by", Text("PAC itself; pac-tui adopts what PAC writes", "cyan"))
+    add_hook_rows(grid, state.hook, tz)
     cluster = render_cluster(status, record, state.pac, state.cluster_error, now, tz)
     if cluster is None:
         return Group(title, Text(""), grid)
     return Group(title, Text(""), grid, Text(""), cluster)
+
+
+def add_hook_rows(grid: Table, hook: HookHealth | None, tz: tzinfo | None) -> None:
+    """A PAC hook GitLab disabled, and the fix; nothing while it works or is not known."""
+    if hook is None or not hook.disabled:
+        return
+    until = hook.disabled_until
+    when = f" until {until.astimezone(tz):%Y-%m-%d %H:%M %Z}" if until else ""
+    grid.add_row("Webhook", Text(f"⚠ disabled by GitLab{when}", style="bold yellow"))
+    grid.add_row("", Text(f"Fix: {hook.fix}", style="italic"))
 
 
 class TokenPanel(Static):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -152,21 +152,32 @@ class TokenPanel(ScrollView, can_focus=False):
 
     def _set(self, content: RenderableType) -> None:
         self._content = content
-        self._render_lines()
+        self._render_lines(only_changed=True)
 
-    def _render_lines(self) -> None:
+    def _render_lines(self, only_changed: bool = False) -> None:
         width = self.scrollable_content_region.width
         if width <= 0 or not self.is_mounted:
             return  # not laid out yet: on_resize renders
         style = self.visual_style.rich_style
         options = self.app.console_options.update(highlight=False, width=width, height=None)
         rendered = self.app.console.render_lines(self._content, options, style=style, pad=True)
-        self._lines = [Strip(line, width) for line in rendered]
+        before, self._lines = self._lines, [Strip(line, width) for line in rendered]
         # At least the panel's own height, so content that fits never changes the virtual size
         # (which would lay the screen out again); only content taller than the panel scrolls.
         size = Size(width, max(len(self._lines), self.scrollable_content_region.height))
         if size != self.virtual_size:
-            self.virtual_size = size
+            self.virtual_size = size  # a layout, which repaints everything
+        elif only_changed:
+            # Two repositories' panels share most lines (labels, blanks): repaint the others.
+            top, after = int(self.scroll_y), self._lines
+            changed = [
+                Region(0, y - top, width, 1)
+                for y in range(max(len(before), len(after)))
+                if y >= len(before) or y >= len(after) or before[y] != after[y]
+            ]
+            if changed:  # (refresh() with no region would repaint all)
+                self.refresh(*changed)
+            return
         self.refresh()
 
     def on_resize(self) -> None:

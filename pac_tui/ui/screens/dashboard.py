@@ -226,7 +226,8 @@ class DashboardScreen(Screen[None]):
         self._panel_key = key
         panel = self.query_one("#panel", TokenPanel)
         if isinstance(shown, PanelState):
-            panel.border_title = "Token"
+            if panel.border_title != "Token":  # setting it parses markup and repaints
+                panel.border_title = "Token"
             panel.show(shown, now, self.ctx.local_tz)
         elif shown is not None:
             panel.show_unmanaged(shown, now)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from pac_tui.actions.hook_health import HookHealth
 from pac_tui.actions.status import RepoStatus, State
@@ -123,16 +125,79 @@ def add_hook_rows(grid: Table, hook: HookHealth | None, tz: tzinfo | None) -> No
     grid.add_row("", Text(f"Fix: {hook.fix}", style="italic"))
 
 
-class TokenPanel(Static):
-    """Re-rendered by the dashboard's tick; holds no state of its own."""
+class TokenPanel(ScrollView, can_focus=False):
+    """The panel, drawn with the line API so that its size never follows its content.
+
+    Its height is the column's (app.tcss), so a new selection repaints the panel and nothing
+    else: no layout of the screen, which a Static whose height follows its content costs on every
+    cursor move. The content is rendered once per change, into the lines `render_line` returns;
+    a layout happens only when the number of lines scrolled over changes (content taller than
+    the panel). Re-rendered when the dashboard says what it shows may have changed; holds no
+    state of its own.
+    """
+
+    DEFAULT_CSS = """
+    TokenPanel {
+        overflow-x: hidden;
+    }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._content: RenderableType = Text("")
+        self._lines: list[Strip] = []
+
+    @property
+    def content(self) -> RenderableType:
+        """What the panel shows, as a Rich renderable."""
+        return self._content
 
     def show(self, state: PanelState | None, now: datetime, tz: tzinfo | None) -> None:
         if state is None:
-            self.update(Text("No repository selected.", style="dim"))
+            self._set(Text("No repository selected.", style="dim"))
             return
-        self.update(render_panel(state, now, tz))
+        self._set(render_panel(state, now, tz))
 
     def show_unmanaged(self, pac: PacRepository, now: datetime) -> None:
         """A PAC Repository of the cluster that no configured repository binds."""
         self.border_title = "PAC Repository"
-        self.update(render_unmanaged(pac, now))
+        self._set(render_unmanaged(pac, now))
+
+    def _set(self, content: RenderableType) -> None:
+        self._content = content
+        self._render_lines(only_changed=True)
+
+    def _render_lines(self, only_changed: bool = False) -> None:
+        width = self.scrollable_content_region.width
+        if width <= 0 or not self.is_mounted:
+            return  # not laid out yet: on_resize renders
+        style = self.visual_style.rich_style
+        options = self.app.console_options.update(highlight=False, width=width, height=None)
+        rendered = self.app.console.render_lines(self._content, options, style=style, pad=True)
+        before, self._lines = self._lines, [Strip(line, width) for line in rendered]
+        # At least the panel's own height, so content that fits never changes the virtual size
+        # (which would lay the screen out again); only content taller than the panel scrolls.
+        size = Size(width, max(len(self._lines), self.scrollable_content_region.height))
+        if size != self.virtual_size:
+            self.virtual_size = size  # a layout, which repaints everything
+        elif only_changed:
+            # Two repositories' panels share most lines (labels, blanks): repaint the others.
+            top, after = int(self.scroll_y), self._lines
+            changed = [
+                Region(0, y - top, width, 1)
+                for y in range(max(len(before), len(after)))
+                if y >= len(before) or y >= len(after) or before[y] != after[y]
+            ]
+            if changed:  # (refresh() with no region would repaint all)
+                self.refresh(*changed)
+            return
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._render_lines()
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_y) + y
+        if index < len(self._lines):
+            return self._lines[index]
+        return Strip.blank(self.scrollable_content_region.width, self.visual_style.rich_style)

@@ -81,7 +81,7 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Input(placeholder="filter by name, project, instance or state", id="filter")
-                yield RepoTable(self.rows.row, id="repos")
+                yield RepoTable(self.rows.row, on_cursor=self._cursor_moved, id="repos")
             yield TokenPanel(id="panel", classes="pane")
         yield WebhookPane(self.ctx.config.webhook.buffer, self.ctx.local_tz, id="webhooks")
         yield Footer()
@@ -240,6 +240,10 @@ class DashboardScreen(Screen[None]):
 
     @on(RepoTable.Highlighted)
     def _row_highlighted(self) -> None:
+        self._show_panel()
+
+    def _cursor_moved(self, name: str | None) -> None:
+        """The table's cursor moved (a key, a click): the panel follows in the same frame."""
         self._show_panel()
 
     def reload(self) -> None:

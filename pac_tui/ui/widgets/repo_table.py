@@ -135,9 +135,18 @@ class RepoTable(ScrollView, can_focus=True):
             super().__init__()
             self.name = name
 
-    def __init__(self, source: RowSource, **kwargs: object) -> None:
+    def __init__(
+        self,
+        source: RowSource,
+        on_cursor: Callable[[str | None], None] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.source = source
+        # Called at once when a key or click moves the cursor, so that what the screen redraws
+        # for the new row (the token panel) goes out in the same frame as the table's own lines;
+        # a posted `Highlighted` is handled a frame later. Without it, the message is posted.
+        self.on_cursor = on_cursor
         self.rows: list[RowInfo] = []
         self.cursor_row = 0
         self.empty_hint: list[str] = ["No repositories."]
@@ -227,7 +236,10 @@ class RepoTable(ScrollView, can_focus=True):
         self._refresh_index(old)
         self._refresh_index(target)
         self._scroll_to_cursor()
-        self.post_message(self.Highlighted(self.selected_name))
+        if self.on_cursor is not None:
+            self.on_cursor(self.selected_name)
+        else:
+            self.post_message(self.Highlighted(self.selected_name))
 
     # ---- keys and mouse ----------------------------------------------------------------------
 

@@ -261,7 +261,10 @@ def measure_keys(repos: int, rounds: int) -> dict[str, list[tuple[float | None, 
                 ticks.wait_clear()
                 started = time.perf_counter()
                 within = NOOP_WINDOW if name == "noop" else ANSWER_TIMEOUT
-                results[name].append(_frame_after(fd, KEY_BYTES[key], within))
+                answer = _frame_after(fd, KEY_BYTES[key], within)
+                results[name].append(answer)
+                if name == "keys":
+                    results.setdefault(key, []).append(answer)
                 ticks.idle(max(0.0, PACE - (time.perf_counter() - started)))
     return results
 
@@ -286,6 +289,13 @@ def report_keys(repos: int, rounds: int) -> None:
         f"a frame): p50 {_pct(times, 50):.1f} ms, p95 {_pct(times, 95):.1f} ms, "
         f"p99 {_pct(times, 99):.1f} ms, max {max(times):.1f} ms"
     )
+    for key in dict.fromkeys(KEYS):  # which keys make the tail
+        each = [latency * 1000 for latency, _, _ in results.get(key, []) if latency is not None]
+        if len(each) >= 2:
+            print(
+                f"  {key:>8}: p50 {_pct(each, 50):.1f} ms, p95 {_pct(each, 95):.1f} ms, "
+                f"max {max(each):.1f} ms ({len(each)} presses)"
+            )
     sizes = [size for _, size, _ in keys]
     frames = [count for _, _, count in keys]
     print(

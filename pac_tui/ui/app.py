@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from pac_tui.ui.context import AppContext
+from pac_tui.ui.heap import HeapSettler
 from pac_tui.ui.messages import tell
 from pac_tui.ui.screens.dashboard import DashboardScreen
 
@@ -20,6 +22,7 @@ class PacTuiApp(App[None]):
         super().__init__()
         self.ctx = ctx
         self.dashboard = DashboardScreen(ctx, tick_interval)
+        self.heap = HeapSettler()
 
     async def action_quit(self) -> None:
         """Stop the webhook receiver (and every worker) before leaving."""
@@ -27,7 +30,13 @@ class PacTuiApp(App[None]):
         self.exit()
 
     def on_mount(self) -> None:
+        # What exists before the first frame (modules, the config, the store) lives as long as
+        # the app: out of the full collections' way from the start; after the first frame, what
+        # drawing it left is collected and the rest frozen too (ui/heap.py says why).
+        self.heap.freeze()
         self.push_screen(self.dashboard)
+        self.call_after_refresh(self.heap.settle)
+        self.set_interval(30, self.heap.maybe_settle, name="heap")
         for warning in self.ctx.warnings:
             tell(
                 self.dashboard.post_message,
@@ -38,6 +47,14 @@ class PacTuiApp(App[None]):
             )
         if not self.ctx.config.repositories:
             self.dashboard.action_onboard()
+
+    def on_unmount(self) -> None:
+        self.heap.release()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.heap.input()
+        await super().on_event(event)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

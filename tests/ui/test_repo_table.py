@@ -86,3 +86,23 @@ def test_countdown_and_ago_know_when_their_text_changes() -> None:
         assert change is not None
         assert ago(then, change - timedelta(microseconds=1)) == ago(then, NOW)
         assert ago(then, change) != ago(then, NOW)
+
+
+async def test_paging_through_every_row_keeps_only_a_few_pages_alive(tmp_path: Path) -> None:
+    """What stays cached is what each full garbage collection walks: a few pages, not 1,000 rows
+    (ui/heap.py); a row paged back to after it was dropped is drawn again, right."""
+    ctx = many_repos(tmp_path, 1000)
+    app = make_app(ctx)
+    async with app.run_test(size=(160, 45)) as pilot:
+        table = app.dashboard.query_one("#repos", RepoTable)
+        table.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        for _ in range(40):
+            await pilot.press("pageup")
+        await pilot.pause()
+        assert table.cursor_row == 0
+        kept = table.cached_rows()
+        assert table.visible_rows <= kept <= 256
+        lines = [strip.text for strip in (table.render_line(y) for y in range(1, 4))]
+        assert [line.split()[0] for line in lines] == ["repo-0000", "repo-0001", "repo-0002"]

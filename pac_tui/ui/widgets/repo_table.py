@@ -20,6 +20,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -38,6 +39,9 @@ _SHRINKABLE_AT = [i for i, (_, key) in enumerate(COLUMNS) if key in _SHRINKABLE]
 _MIN_WIDTH = 12  # an optional column narrower than this is dropped instead
 _MIN_NAME = 8
 _PAD = 1  # spaces on each side of a cell
+# Rows (and their drawn lines) kept for rows no longer on screen: a few pages, so paging back is
+# free, and never all 1,000: what stays alive is what every full garbage collection walks.
+_KEEP_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -152,8 +156,8 @@ class RepoTable(ScrollView, can_focus=True):
         self.empty_hint: list[str] = ["No repositories."]
         self._now: datetime | None = None
         self._generation = 0  # bumped when anything a row shows may have changed
-        self._rows: dict[str, tuple[int, Row]] = {}  # name → (generation, row)
-        self._strips: dict[str, tuple[tuple[object, ...], Strip]] = {}
+        self._rows: LRUCache[str, tuple[int, Row]] = LRUCache(_KEEP_ROWS)  # (generation, row)
+        self._strips: LRUCache[str, tuple[tuple[object, ...], Strip]] = LRUCache(_KEEP_ROWS)
         self._widths: list[tuple[int, int]] = []
         self._widths_for = -1
 
@@ -190,8 +194,12 @@ class RepoTable(ScrollView, can_focus=True):
     def invalidate_rows(self, names: list[str], now: datetime) -> None:
         """Something only these rows show changed (a hook's health): forget them, redraw."""
         for name in names:
-            self._rows.pop(name, None)
+            self._rows.discard(name)
         self.tick(now)
+
+    def cached_rows(self) -> int:
+        """How many rows' texts are kept (at most a few pages, whatever the rows configured)."""
+        return max(len(self._rows), len(self._strips))
 
     def on_screen(self) -> list[str]:
         """The names of the rows on screen, top to bottom."""
@@ -223,7 +231,7 @@ class RepoTable(ScrollView, can_focus=True):
         if cached is not None and not self._stale(*cached, now):
             return cached[1]
         row = self.source(name, now)
-        self._rows[name] = (self._generation, row)
+        self._rows.set(name, (self._generation, row))
         return row
 
     def move_cursor(self, row: int) -> None:
@@ -262,6 +270,9 @@ class RepoTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._resize()
+        keep = max(_KEEP_ROWS, 4 * self.visible_rows)  # a tall terminal: still a few pages
+        self._rows.grow(keep)
+        self._strips.grow(keep)
 
     def on_focus(self) -> None:
         self._refresh_index(self.cursor_row)
@@ -329,7 +340,7 @@ class RepoTable(ScrollView, can_focus=True):
             style += self.get_component_rich_style("repo-table--odd-row")
         top = self.get_component_rich_style("repo-table--cursor") if chosen else None
         strip = self._line([row.cells[i] for i, _ in columns], columns, width, style, top)
-        self._strips[row.name] = (key, strip)
+        self._strips.set(row.name, (key, strip))
         return strip
 
     def _line(

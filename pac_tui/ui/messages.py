@@ -59,13 +59,13 @@ def tell(
 
 
 class DeliveriesArrived(Message):
-    """Webhook deliveries since the last flush, oldest first; `repos_changed` when one of them
-    changes a row's Webhook cell."""
+    """Webhook deliveries since the last flush, oldest first; `repos`: the rows whose Webhook
+    cell they change (None: any row may have changed, as when the history is loaded)."""
 
-    def __init__(self, deliveries: list[Delivery], repos_changed: bool) -> None:
+    def __init__(self, deliveries: list[Delivery], repos: list[str] | None) -> None:
         super().__init__()
         self.deliveries = deliveries
-        self.repos_changed = repos_changed
+        self.repos = repos
 
 
 class HistoryLoaded(DeliveriesArrived):

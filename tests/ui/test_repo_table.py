@@ -11,6 +11,7 @@ from pac_tui.core.clock import ManualClock
 from pac_tui.core.humanize import ago, countdown
 from pac_tui.ui.widgets.repo_rows import ago_change, countdown_change
 from pac_tui.ui.widgets.repo_table import RepoTable
+from pac_tui.webhooks.models import Delivery, Verdict
 from tests.ui.conftest import NOW, make_app, make_context, token_record
 
 URL = "https://gitlab.example.com"
@@ -106,3 +107,29 @@ async def test_paging_through_every_row_keeps_only_a_few_pages_alive(tmp_path: P
         assert table.visible_rows <= kept <= 256
         lines = [strip.text for strip in (table.render_line(y) for y in range(1, 4))]
         assert [line.split()[0] for line in lines] == ["repo-0000", "repo-0001", "repo-0002"]
+
+
+async def test_a_delivery_redraws_its_own_row_not_the_screen(tmp_path: Path) -> None:
+    """A flood for one repository asks for that row's texts, not every row on screen's."""
+    ctx = many_repos(tmp_path, 1000)
+    app = make_app(ctx)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        table = app.dashboard.query_one("#repos", RepoTable)
+        asked: list[str] = []
+        source = table.source
+
+        def counting(name, now):
+            asked.append(name)
+            return source(name, now)
+
+        table.source = counting
+        feed = app.dashboard.webhooks
+        for _ in range(50):
+            feed.deliver(
+                Delivery(NOW, "Push Hook", Verdict.ACCEPTED, "push", {}, b"{}", repo="repo-0003")
+            )
+        feed.flush()
+        await pilot.pause()
+        assert asked == ["repo-0003"]
+        assert "just now · P" in table.render_line(4).text  # its Webhook cell

@@ -44,7 +44,7 @@ class WebhookFeed:
         self.service: WebhookService | None = None
         self.last_per_repo: dict[str, LogEntry] = {}
         self._pending: list[Delivery] = []
-        self._repos_changed = False
+        self._changed: set[str] = set()  # rows whose Webhook cell changed since the flush
         self._tail: asyncio.Task[None] | None = None
         self.reader = JournalReader(journal_path(self.ctx.store.data_dir))
 
@@ -95,7 +95,7 @@ class WebhookFeed:
             tell(self._post, str(exc), title="Webhook journal", severity="error")
             return 0
         self.last_per_repo.update({name: LogEntry.of(d) for name, d in last.items()})
-        self._post(HistoryLoaded(list(reversed(recent)), repos_changed=True))
+        self._post(HistoryLoaded(list(reversed(recent)), repos=None))
         return recent[0].id or 0 if recent else 0
 
     def _read_history(self) -> tuple[list[Delivery], dict[str, Delivery]]:
@@ -107,14 +107,14 @@ class WebhookFeed:
         self._pending.append(delivery)
         if delivery.repo:
             self.last_per_repo[delivery.repo] = LogEntry.of(delivery)
-            self._repos_changed = True
+            self._changed.add(delivery.repo)
 
     def flush(self) -> None:
         """Post what arrived since the last flush, if anything, as one message."""
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        changed, self._repos_changed = self._repos_changed, False
+        changed, self._changed = sorted(self._changed), set()
         self._post(DeliveriesArrived(batch, changed))
 
     async def _follow_journal(self, last_id: int) -> None:

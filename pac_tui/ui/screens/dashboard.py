@@ -116,10 +116,14 @@ class DashboardScreen(Screen[None]):
 
     @on(DeliveriesArrived)
     def _deliveries_arrived(self, message: DeliveriesArrived) -> None:
-        """New deliveries (or the journal's history): into the log, and the Webhook cells."""
+        """New deliveries (or the journal's history): into the log, and the Webhook cells of the
+        rows they came for (a flood for one repository redraws one row, not the screen)."""
         self.query_one("#webhooks", WebhookPane).add(message.deliveries)
-        if message.repos_changed:
-            self.query_one("#repos", RepoTable).invalidate(self.ctx.clock.now())
+        table = self.query_one("#repos", RepoTable)
+        if message.repos is None:
+            table.invalidate(self.ctx.clock.now())
+        elif message.repos:
+            table.invalidate_rows(message.repos, self.ctx.clock.now())
 
     @on(HookHealthArrived)
     def _hook_health(self, message: HookHealthArrived) -> None:

@@ -42,7 +42,7 @@ async def test_moving_the_cursor_repaints_the_panel_without_a_layout(tmp_path: P
         assert "in 4m 00s" in text and "Auto-refresh  off" in text
 
 
-async def test_content_taller_than_the_panel_scrolls(tmp_path: Path) -> None:
+async def test_content_taller_than_the_panel_scrolls_from_the_keyboard(tmp_path: Path) -> None:
     ctx = three_repo_context(tmp_path)
     ctx.auto_refresh = False
     app = make_app(ctx)
@@ -51,7 +51,9 @@ async def test_content_taller_than_the_panel_scrolls(tmp_path: Path) -> None:
         panel = app.dashboard.query_one("#panel", TokenPanel)
         shown = panel.scrollable_content_region.height
         assert panel.virtual_size.height > shown  # payments' panel is longer than that
-        panel.scroll_end(animate=False, immediate=True)
+        await pilot.press("tab")  # from the table to the panel
+        assert app.focused is panel
+        await pilot.press("end")
         await pilot.pause()
         assert panel.scroll_y == panel.virtual_size.height - shown
         last = "".join(s.text for s in panel.render_line(shown - 1)).strip()

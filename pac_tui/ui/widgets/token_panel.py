@@ -125,7 +125,7 @@ def add_hook_rows(grid: Table, hook: HookHealth | None, tz: tzinfo | None) -> No
     grid.add_row("", Text(f"Fix: {hook.fix}", style="italic"))
 
 
-class TokenPanel(ScrollView, can_focus=False):
+class TokenPanel(ScrollView, can_focus=True):
     """The panel, drawn with the line API so that its size never follows its content.
 
     Its height is the column's (app.tcss), so a new selection repaints the panel and nothing
@@ -134,6 +134,9 @@ class TokenPanel(ScrollView, can_focus=False):
     a layout happens only when the number of lines scrolled over changes (content taller than
     the panel). Re-rendered when the dashboard says what it shows may have changed; holds no
     state of its own.
+
+    It takes the focus (tab) so that a panel taller than its space (the narrow layout gives it
+    10 lines) can be scrolled from the keyboard, not only with the mouse.
     """
 
     DEFAULT_CSS = """

@@ -10,13 +10,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 KEYS = (
-    ("↑ ↓ / j k", "move between repositories"),
+    ("↑ ↓ / j k", "move between repositories (pgup pgdn home end too)"),
+    ("tab", "next pane: table, token panel (↑ ↓ scroll it), webhook log"),
     ("l", "log in to the selected repository (browser)"),
     ("r", "refresh the selected repository's tokens now"),
     ("R", "refresh every logged-in repository"),
     ("x", "revoke the selected repository's tokens (asks first)"),
+    ("D", "offboard the selected bound repository (asks first)"),
     ("s", "sync the token into the PAC Secret of a bound repository"),
     ("c", "check that PAC can run pipelines for the selected repository"),
+    ("d", "the selected repository's deliveries, as GitLab logged them"),
     ("a", "toggle auto-refresh"),
     ("/", "filter the table (esc clears)"),
     ("o", "add a repository (walkthrough)"),

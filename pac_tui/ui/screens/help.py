@@ -11,7 +11,7 @@ from textual.widgets import Label, Static
 
 KEYS = (
     ("↑ ↓ / j k", "move between repositories (pgup pgdn home end too)"),
-    ("tab", "next pane: table, token panel (↑ ↓ scroll it), webhook log"),
+    ("tab", "next pane: table, token panel (scrolls), webhook log"),
     ("l", "log in to the selected repository (browser)"),
     ("r", "refresh the selected repository's tokens now"),
     ("R", "refresh every logged-in repository"),
@@ -19,7 +19,7 @@ KEYS = (
     ("D", "offboard the selected bound repository (asks first)"),
     ("s", "sync the token into the PAC Secret of a bound repository"),
     ("c", "check that PAC can run pipelines for the selected repository"),
-    ("d", "the selected repository's deliveries, as GitLab logged them"),
+    ("d", "the selected repository's deliveries (GitLab's log)"),
     ("a", "toggle auto-refresh"),
     ("/", "filter the table (esc clears)"),
     ("o", "add a repository (walkthrough)"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -90,6 +91,8 @@ def safe_text(value: str) -> str:
 def without_controls(text: str) -> str:
     """`text` with every character a terminal would act on (`UNSAFE_CHARS`), and any other that
     is not printable, replaced by a space: the summaries' sanitizer (summary/fields.py)."""
+    if text.isascii() and text.isprintable():  # the common case, in C: for ASCII, exactly
+        return text  # the characters UNSAFE_CHARS does not match
     text = UNSAFE_CHARS.sub(" ", text)
     if not text.isprintable():  # rare: unassigned, private-use, lone surrogates, odd spaces
         text = "".join(ch if ch.isprintable() else " " for ch in text)
@@ -108,6 +111,7 @@ def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {safe_text(name): safe_text(value) for name, value in headers.items()}
 
 
+@functools.lru_cache(maxsize=1024)  # the same few dozen names on every delivery
 def is_credential(name: str) -> bool:
     """Whether a header of this name carries a credential (its value is then redacted)."""
     lowered = name.strip().lower()

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pac_tui.webhooks.models import Summary
+from pac_tui.webhooks.models import UNSAFE_CHARS, Summary, without_controls
 from pac_tui.webhooks.summary import (
     MAX_LINE,
     header_kind,
@@ -22,6 +22,7 @@ from pac_tui.webhooks.summary import (
     project_of,
     summarize,
 )
+from pac_tui.webhooks.summary.fields import clean
 
 # Real GitLab payloads, copied from ../shared/fixtures (see its SOURCES.txt).
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "gitlab-webhooks"
@@ -478,3 +479,17 @@ def test_fuzz_real_payloads_with_random_parts_replaced(
         replace(payload, data.draw(st.sampled_from(places)), data.draw(json_values))
     assert_one_line(summarize(header, payload))
     assert_one_line(summarize("", payload))
+
+
+@FUZZ
+@given(text=st.text(max_size=60) | st.from_regex(r"[ -~]{0,60}", fullmatch=True))
+def test_clean_is_the_text_on_one_plain_line(text: str) -> None:
+    """The fast path for short printable ASCII gives what the general path gives."""
+    assert clean(text) == " ".join(without_controls(text).split())
+
+
+@FUZZ
+@given(text=st.text() | st.from_regex(r"[\x00-\x7f]*", fullmatch=True))
+def test_without_controls_leaves_nothing_a_terminal_acts_on(text: str) -> None:
+    shown = without_controls(text)
+    assert len(shown) == len(text) and shown.isprintable() and not UNSAFE_CHARS.search(shown)

@@ -21,6 +21,8 @@ def clean(value: object, limit: int = 60) -> str:
         raw = value if isinstance(value, str) else str(value)
     except ValueError:  # an int too long to print
         return "…"
+    if len(raw) <= limit and raw.isascii() and raw.isprintable() and "  " not in raw:
+        return raw.strip()  # the common case: a short, plain value
     cut = limit * 4 + 16
     text = " ".join(without_controls(raw[:cut]).split())
     if len(text) > limit or len(raw) > cut:

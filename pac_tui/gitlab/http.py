@@ -8,6 +8,9 @@ names the instance and the action, never a token.
 
 from __future__ import annotations
 
+import functools
+import os
+import ssl
 from typing import Any
 
 import httpx
@@ -24,8 +27,26 @@ def client_options(**headers: str) -> dict[str, Any]:
     return {
         "timeout": HTTP_TIMEOUT,
         "trust_env": True,
+        "verify": tls_context(),
         "headers": {"User-Agent": USER_AGENT, **headers},
     }
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS context every GitLab client verifies with: httpx's own (certifi's CA bundle, or
+    `SSL_CERT_FILE` / `SSL_CERT_DIR` when set), built once per bundle.
+
+    Building one reads and parses the whole CA bundle: about 25 ms of CPU, on the dashboard's
+    event loop, for every client. The dashboard makes a client per repository it asks about
+    (the hook health of each row scrolled into view), so a page of new rows held the loop for
+    most of a second and key presses waited (bench/RESULTS.md, issue 15).
+    """
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context(trust_env=True)  # reads the same two variables
 
 
 def http_client(

@@ -119,3 +119,34 @@ def test_kill_9_during_repeated_writes_never_leaves_a_corrupt_or_empty_store(
     with store.transaction() as txn:
         txn.put("repo-0", record())
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_store_read_again_unchanged_is_not_decoded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding 1,000 records costs 12 ms (on the dashboard's loop, per API call); the bytes are
+    compared instead. Another process's write of the same size is still seen at once, and a
+    caller's dict is its own."""
+    store, other = TokenStore(tmp_path / "data"), TokenStore(tmp_path / "data")
+    with store.transaction() as txn:
+        txn.put("demo", record("access-1", "refresh-1"))
+    decoded = 0
+    decode = TokenRecord.from_json
+
+    def counting(entry: object) -> TokenRecord:
+        nonlocal decoded
+        decoded += 1
+        return decode(entry)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TokenRecord, "from_json", staticmethod(counting))
+    assert store.get("demo") == record("access-1", "refresh-1")
+    assert store.get("demo") == record("access-1", "refresh-1")
+    assert decoded == 1
+    size = store.path.stat().st_size
+    with other.transaction() as txn:  # same lengths: same size, within the same clock tick
+        txn.put("demo", record("access-2", "refresh-2"))
+    assert store.path.stat().st_size == size
+    assert store.get("demo") == record("access-2", "refresh-2")
+    mine = store.read_all()
+    mine.clear()
+    assert store.get("demo") == record("access-2", "refresh-2")

@@ -30,13 +30,14 @@ class PacTuiApp(App[None]):
         self.exit()
 
     def on_mount(self) -> None:
-        # What exists before the first frame (modules, the config, the store) lives as long as
-        # the app: out of the full collections' way from the start; after the first frame, what
-        # drawing it left is collected and the rest frozen too (ui/heap.py says why).
-        self.heap.freeze()
         self.push_screen(self.dashboard)
-        self.call_after_refresh(self.heap.settle)
-        self.set_interval(30, self.heap.maybe_settle, name="heap")
+        if self.ctx.settle_heap:
+            # What exists before the first frame (modules, the config, the store) lives as long
+            # as the app: out of the full collections' way from the start; after the first
+            # frame, what drawing it left is collected and the rest frozen too (ui/heap.py).
+            self.heap.freeze()
+            self.call_after_refresh(self.heap.settle)
+            self.set_interval(30, self.heap.maybe_settle, name="heap")
         for warning in self.ctx.warnings:
             tell(
                 self.dashboard.post_message,
@@ -49,7 +50,8 @@ class PacTuiApp(App[None]):
             self.dashboard.action_onboard()
 
     def on_unmount(self) -> None:
-        self.heap.release()
+        if self.ctx.settle_heap:
+            self.heap.release()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):

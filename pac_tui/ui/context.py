@@ -34,6 +34,7 @@ class AppContext:
     discover_cluster: bool = True  # list PAC Repository resources (when there is a kubeconfig)
     kubeconfig: str | None = None  # None: $KUBECONFIG or ~/.kube/config
     check_hooks: bool = True  # ask GitLab whether the PAC hooks of the rows on screen work
+    settle_heap: bool = True  # freeze long-lived objects out of full collections (ui/heap.py)
     warnings: tuple[str, ...] = ()  # shown once at start (files holding secrets left open…)
     _clusters: ClusterPool | None = field(default=None, init=False, repr=False)
 

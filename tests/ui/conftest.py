@@ -89,6 +89,7 @@ def make_context(
         receive_webhooks=False,  # tests that want the receiver turn it on, on port 0
         discover_cluster=False,  # a developer's kubeconfig must not change what tests see
         check_hooks=False,  # no GitLab to ask; tests that want hook health turn it on
+        settle_heap=False,  # a full collection of the test process per app: tests/ui/test_heap
     )
 
 

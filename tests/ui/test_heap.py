@@ -74,7 +74,9 @@ def test_it_settles_again_only_when_due_and_nobody_is_typing(unfrozen: None) -> 
 async def test_the_dashboard_freezes_its_heap_and_gives_it_back(
     tmp_path: Path, unfrozen: None
 ) -> None:
-    app = make_app(make_context(tmp_path))
+    ctx = make_context(tmp_path)
+    ctx.settle_heap = True  # off for the other dashboard tests (a full collection each)
+    app = make_app(ctx)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
         await pilot.pause()

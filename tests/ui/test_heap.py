@@ -78,8 +78,10 @@ async def test_the_dashboard_freezes_its_heap_and_gives_it_back(
     ctx.settle_heap = True  # off for the other dashboard tests (a full collection each)
     app = make_app(ctx)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause()
-        await pilot.pause()
+        for _ in range(600):  # settled after the first frame
+            if app.heap.settled:
+                break
+            await pilot.pause(0.05)
         assert app.heap.settled and gc.get_freeze_count() > 0
         before = app.heap.last_input
         await pilot.press("down")

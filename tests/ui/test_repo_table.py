@@ -4,6 +4,7 @@ next instant its text changes."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from pac_tui.core.clock import ManualClock
 from pac_tui.core.humanize import ago, countdown
 from pac_tui.ui.widgets.repo_rows import ago_change, countdown_change
 from pac_tui.ui.widgets.repo_table import RepoTable
+from pac_tui.ui.widgets.webhook_pane import WebhookPane
 from pac_tui.webhooks.models import Delivery, Verdict
 from tests.ui.conftest import NOW, make_app, make_context, token_record
 
@@ -114,6 +116,11 @@ async def test_a_delivery_redraws_its_own_row_not_the_screen(tmp_path: Path) -> 
     ctx = many_repos(tmp_path, 1000)
     app = make_app(ctx)
     async with app.run_test(size=(160, 45)) as pilot:
+        pane = app.dashboard.query_one("#webhooks", WebhookPane)
+        for _ in range(600):  # the history (read in a thread, redraws every row) came before it
+            if pane.status == "receiver off":
+                break
+            await asyncio.sleep(0.05)
         await pilot.pause()
         table = app.dashboard.query_one("#repos", RepoTable)
         asked: list[str] = []

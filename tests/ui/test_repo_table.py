@@ -32,25 +32,44 @@ def many_repos(tmp_path: Path, count: int):
     return ctx
 
 
+async def started(app, pilot) -> None:
+    """Wait for the dashboard's start-up work: the journal's history, read in a thread, redraws
+    every row when it arrives; the webhook status comes right after it."""
+    pane = app.dashboard.query_one("#webhooks", WebhookPane)
+    for _ in range(600):
+        if pane.status == "receiver off":
+            break
+        await asyncio.sleep(0.05)
+    await pilot.pause()
+
+
+def spy(table: RepoTable) -> list[str]:
+    """The names the table asks its row source for, from now on."""
+    asked: list[str] = []
+    source = table.source
+
+    def counting(name, now):
+        asked.append(name)
+        return source(name, now)
+
+    table.source = counting
+    return asked
+
+
 async def test_a_tick_asks_only_for_rows_on_screen_that_may_have_changed(tmp_path: Path) -> None:
     ctx = many_repos(tmp_path, 1000)
     app = make_app(ctx)
     async with app.run_test(size=(160, 45)) as pilot:
+        await started(app, pilot)
         table = app.dashboard.query_one("#repos", RepoTable)
-        asked: list[str] = []
         source = table.source
-
-        def counting(name, now):
-            asked.append(name)
-            return source(name, now)
-
         on_screen = {row.name for row in table.rows[: table.visible_rows]}
         assert 20 < len(on_screen) < 60
         before = {name: source(name, NOW).key for name in on_screen}
         clock = ctx.clock
         assert isinstance(clock, ManualClock)
         clock.advance(1)
-        table.source = counting
+        asked = spy(table)
         app.dashboard.tick()
         await pilot.pause()
         ticked = set(asked)
@@ -116,21 +135,9 @@ async def test_a_delivery_redraws_its_own_row_not_the_screen(tmp_path: Path) -> 
     ctx = many_repos(tmp_path, 1000)
     app = make_app(ctx)
     async with app.run_test(size=(160, 45)) as pilot:
-        pane = app.dashboard.query_one("#webhooks", WebhookPane)
-        for _ in range(600):  # the history (read in a thread, redraws every row) came before it
-            if pane.status == "receiver off":
-                break
-            await asyncio.sleep(0.05)
-        await pilot.pause()
+        await started(app, pilot)
         table = app.dashboard.query_one("#repos", RepoTable)
-        asked: list[str] = []
-        source = table.source
-
-        def counting(name, now):
-            asked.append(name)
-            return source(name, now)
-
-        table.source = counting
+        asked = spy(table)
         feed = app.dashboard.webhooks
         for _ in range(50):
             feed.deliver(

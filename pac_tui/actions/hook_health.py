@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -27,6 +28,9 @@ from pac_tui.gitlab.hook_events import hook_states, reenable_fix
 from pac_tui.oauth.grant import live_tokens
 from pac_tui.oauth.token_source import REFRESH_MARGIN, repository_api
 from pac_tui.stores.file_store import TokenStore
+
+if TYPE_CHECKING:
+    from pac_tui.kube.repositories import PacRepository
 
 # A token with less than this left is not used for a poll (the API client would refresh it).
 POLL_MARGIN_SECONDS = 5 * REFRESH_MARGIN
@@ -53,6 +57,13 @@ class HookHealth:
     @property
     def disabled(self) -> bool:
         return self.health in (Health.TEMPORARILY_DISABLED, Health.DISABLED)
+
+
+def controller_url_for(pac: PacRepository | None, relay: str | None) -> str | None:
+    """The URL the PAC hook posts to, as far as pac-tui knows: what onboarding recorded on the
+    bound Repository, else where the receiver relays (`[webhook] relay`); None: unknown, and
+    every hook sending PAC's events counts (`pac_hooks`)."""
+    return (pac.controller_url if pac is not None else None) or relay
 
 
 def asks_without_refresh(repo: Repository, record: TokenRecord | None, now: datetime) -> bool:

@@ -20,6 +20,8 @@ TEKTON_VERSION = "v1"
 REPOSITORY_LABEL = "pipelinesascode.tekton.dev/repository"
 DEFAULT_TOKEN_KEY = "provider.token"  # noqa: S105 (a key name, not a secret)
 DEFAULT_WEBHOOK_KEY = "webhook.secret"
+# Where onboarding recorded the URL the project's PAC hook posts to (`pac_tui.onboard` writes it).
+CONTROLLER_ANNOTATION = "pac-tui.dev/controller-url"
 CRD_MISSING = "could not find the requested resource"  # the apiserver's 404 for an unknown type
 
 
@@ -56,6 +58,7 @@ class PacRepository:
     provider_url: str | None = None  # spec.git_provider.url: where PAC sends its API calls
     uid: str = ""  # what Events name it by (kubectl describe finds them by uid)
     token_auto_rotation: bool | None = None  # spec.settings.gitlab: PAC rotates the token itself
+    controller_url: str | None = None  # where onboarding pointed the project's hook (annotation)
 
     @property
     def key(self) -> str:
@@ -70,6 +73,7 @@ class PacRepository:
 def parse_repository(obj: dict[str, Any]) -> PacRepository:
     """Read a `Repository` object as the API returns it (a dict)."""
     meta = obj.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
     spec = obj.get("spec") or {}
     provider = spec.get("git_provider") or {}
     gitlab = (spec.get("settings") or {}).get("gitlab") or {}
@@ -90,7 +94,12 @@ def parse_repository(obj: dict[str, Any]) -> PacRepository:
         provider_url=str(provider["url"]).rstrip("/") if provider.get("url") else None,
         uid=str(meta.get("uid") or ""),
         token_auto_rotation=rotation if isinstance(rotation, bool) else None,
+        controller_url=_text(annotations.get(CONTROLLER_ANNOTATION)),
     )
+
+
+def _text(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def split_project_url(url: str, provider_url: str | None = None) -> tuple[str, str]:

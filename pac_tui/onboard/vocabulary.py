@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pac_tui.core.config import Repository
 from pac_tui.gitlab.hooks import PAC_EVENTS, ProjectHook
+from pac_tui.kube.repositories import CONTROLLER_ANNOTATION as CONTROLLER_ANNOTATION
 
-CONTROLLER_ANNOTATION = "pac-tui.dev/controller-url"
 EVENT_NAMES = {
     "push_events": "push",
     "tag_push_events": "tag push",

@@ -15,11 +15,13 @@ from pac_tui.core.clock import ManualClock
 from pac_tui.core.config import load_config
 from pac_tui.gitlab.hook_events import reenable_fix, send_test_event
 from pac_tui.gitlab.hooks import create_hook
+from pac_tui.kube.repositories import CONTROLLER_ANNOTATION, PAC_GROUP
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.feeds.hooks import POLL_SECONDS
 from pac_tui.ui.widgets.repo_table import RepoTable
 from pac_tui.ui.widgets.token_panel import TokenPanel
 from tests.gitlab.test_hook_events import Receiver, receiver  # noqa: F401 (a fixture)
+from tests.kube.fake_apiserver import FakeApiServer
 from tests.providers.gitlab_api import FakeGitLab, Session, login
 from tests.ui.conftest import make_app
 from tests.ui.test_dashboard import settle
@@ -236,3 +238,66 @@ async def test_a_test_event_from_the_deliveries_screen_is_seen_on_return(
         await settle(pilot)
         assert gitlab.count("GET", HOOKS) == asked + 1
         assert table.row("r00").cells[WEBHOOK].plain == "—"
+
+
+async def test_a_bound_repository_is_judged_by_the_hook_its_repository_names(
+    gitlab: FakeGitLab,
+    receiver: Receiver,  # noqa: F811
+    apiserver: FakeApiServer,
+    kubeconfig: Path,
+    tmp_path: Path,
+) -> None:
+    """A project with a second hook sending push events, which GitLab disabled: the dashboard
+    judges the hook onboarding recorded on the PAC Repository (its controller-url annotation),
+    as `pac-tui deliveries` and `check` do, not the first disabled hook it finds."""
+    gitlab.reset()
+    project = gitlab.add_project("group/demo")
+    clock = ManualClock(datetime.now(UTC))
+    session = await login(gitlab, tmp_path / "data", project="group/demo", clock=clock)
+    async with session.api() as api:
+        other = await create_hook(api, "group/demo", "http://127.0.0.1:9/chat", SECRET)
+        pac = await create_hook(api, "group/demo", receiver.url, SECRET)
+    project.hooks[other.id].update(alert_status="disabled")
+    apiserver.put_object(
+        {
+            "apiVersion": f"{PAC_GROUP}/v1alpha1",
+            "kind": "Repository",
+            "metadata": {
+                "name": "demo",
+                "namespace": "ci",
+                "annotations": {CONTROLLER_ANNOTATION: receiver.url},
+            },
+            "spec": {"url": f"{gitlab.url}/group/demo"},
+        }
+    )
+    app_config = session.repo.gitlab
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[gitlab.default]\nurl = "{gitlab.url}"\nclient_id = "{app_config.client_id}"\n'
+        f'client_secret = "{app_config.client_secret}"\n\n'
+        '[[repositories]]\nname = "demo"\nproject = "group/demo"\n'
+        '[repositories.kubernetes]\nnamespace = "ci"\nrepository = "demo"\nmode = "oauth"\n'
+    )
+    ctx = AppContext(
+        config=load_config(config, env={}),
+        config_path=config,
+        store=session.store,
+        clock=clock,
+        open_browser=None,
+        local_tz=UTC,
+        auto_refresh=False,
+        receive_webhooks=False,
+        kubeconfig=str(kubeconfig),
+        check_hooks=True,
+        settle_heap=False,
+    )
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        app.dashboard.cluster.discover()
+        await settle(pilot)
+        assert app.dashboard.cluster.pac_for(ctx.config.repositories[0]) is not None
+        app.dashboard.tick()
+        await settle(pilot)
+        assert app.dashboard.hooks.health["demo"] == HookHealth(Health.OK, pac.id)
+        table = app.dashboard.query_one("#repos", RepoTable)
+        assert table.row("demo").cells[WEBHOOK].plain == "—"

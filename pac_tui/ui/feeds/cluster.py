@@ -104,6 +104,10 @@ class ClusterFeed:
         bound = any(r.kubernetes for r in self.ctx.config.repositories)
         return self.ctx.discover_cluster and (bound or kubeconfig_present())
 
+    def pac_for(self, repo: Repository) -> PacRepository | None:
+        """The PAC Repository `repo` is bound to, as last discovered (None: not bound, not seen)."""
+        return self.view.for_binding(repo)
+
     def unmanaged(self) -> dict[str, PacRepository]:
         """Discovered Repository resources no configured repository binds, by namespace/name."""
         bound = {

@@ -13,14 +13,24 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from pac_tui.actions.hook_health import Health, HookHealth, asks_without_refresh, hook_health
+from pac_tui.actions.hook_health import (
+    Health,
+    HookHealth,
+    asks_without_refresh,
+    controller_url_for,
+    hook_health,
+)
 from pac_tui.core.config import Repository
 from pac_tui.core.models import TokenRecord
 from pac_tui.ui.context import AppContext
 from pac_tui.ui.messages import HookHealthArrived, Post, RunWorker, tell
+
+if TYPE_CHECKING:
+    from pac_tui.kube.repositories import PacRepository
 
 POLL_SECONDS = 300.0  # at most one hooks list per repository this often
 HOOK_CONCURRENCY = 3  # hooks lists asked at once; the others wait their turn
@@ -29,10 +39,19 @@ HOOK_CONCURRENCY = 3  # hooks lists asked at once; the others wait their turn
 class HookFeed:
     """The last known health of each PAC hook asked about (`health`), and the polls in flight."""
 
-    def __init__(self, ctx: AppContext, post: Post, run_worker: RunWorker) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        post: Post,
+        run_worker: RunWorker,
+        pac_for: Callable[[Repository], PacRepository | None] = lambda repo: None,
+    ) -> None:
+        """`pac_for`: the PAC Repository a configured one is bound to, as last discovered (its
+        annotation says which hook is PAC's when a project has several)."""
         self.ctx = ctx
         self._post = post
         self._run_worker = run_worker
+        self._pac_for = pac_for
         self.health: dict[str, HookHealth] = {}
         self.asked_at: dict[str, datetime] = {}
         self.in_flight: set[str] = set()
@@ -73,7 +92,9 @@ class HookFeed:
                     repo,
                     self.ctx.store,
                     self.ctx.clock,
-                    controller_url=self.ctx.config.webhook.relay,
+                    controller_url=controller_url_for(
+                        self._pac_for(repo), self.ctx.config.webhook.relay
+                    ),
                 )
             if found.health is Health.UNKNOWN:
                 self._unknown[found.reason or "GitLab did not answer"] += 1

@@ -72,7 +72,7 @@ class DashboardScreen(Screen[None]):
         self.tokens = TokenFeed(ctx, self.post_message, self.run_worker)
         self.store = StoreWatch(ctx.store)
         self.filter_text = ""
-        self.hooks = HookFeed(ctx, self.post_message, self.run_worker)
+        self.hooks = HookFeed(ctx, self.post_message, self.run_worker, self.cluster.pac_for)
         self.rows = DashboardRows(ctx, self.store, self.cluster, self.webhooks, self.hooks)
         self._panel_key: object = None
 

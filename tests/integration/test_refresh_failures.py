@@ -122,6 +122,8 @@ def test_login_with_the_provider_down_fails_fast(harness: Harness) -> None:
     done = harness.run("login", "demo")
     assert done.returncode == 1
     assert f"cannot reach http://127.0.0.1:{port}" in done.stderr
-    assert time.monotonic() - started < 15
+    # Far under the 180 s wait for a browser (generous: a process alone can take seconds to
+    # start on a loaded CI machine).
+    assert time.monotonic() - started < 60
     assert not harness.browser_out.exists()
     assert not harness.store_path.exists()

@@ -572,8 +572,8 @@ def test_stop_refuses_connections_and_start_brings_the_same_state_back(
     apiserver.stop()
     started = time.monotonic()
     with pytest.raises(urllib3.exceptions.MaxRetryError) as caught:
-        core.read_namespaced_secret("app-token", "ci", _request_timeout=2)
-    assert time.monotonic() - started < 1
+        core.read_namespaced_secret("app-token", "ci", _request_timeout=30)
+    assert time.monotonic() - started < 15  # refused at once, not timed out (generous for CI)
     assert isinstance(caught.value.reason, urllib3.exceptions.NewConnectionError)
     assert "Connection refused" in str(caught.value.reason)
 

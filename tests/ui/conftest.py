@@ -86,7 +86,7 @@ def make_context(
         store=store,
         clock=ManualClock(NOW),
         open_browser=open_browser,  # type: ignore[arg-type]
-        login_timeout=30,
+        login_timeout=90,  # a real Chromium on a loaded CI machine can take a while
         local_tz=UTC,
         receive_webhooks=False,  # tests that want the receiver turn it on, on port 0
         discover_cluster=False,  # a developer's kubeconfig must not change what tests see

@@ -545,7 +545,7 @@ def test_injected_failures_hit_once(core: client.CoreV1Api, apiserver: FakeApiSe
 
 def test_watch_is_refused_at_once(core: client.CoreV1Api) -> None:
     with pytest.raises(ApiException) as caught:
-        core.list_namespaced_secret("ci", watch=True, _request_timeout=2)
+        core.list_namespaced_secret("ci", watch=True, _request_timeout=15)  # a hang: a timeout
     assert caught.value.status == 405
 
 

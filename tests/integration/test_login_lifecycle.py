@@ -82,7 +82,7 @@ def test_forged_state_gets_400_and_no_exchange(harness: Harness) -> None:
     assert urlsplit(redirect).hostname == "127.0.0.1"
 
     for params in ({"code": "forged", "state": "not-the-state"}, {"code": "forged"}):
-        answer = httpx.get(redirect, params=params)
+        answer = httpx.get(redirect, params=params, timeout=30)
         assert answer.status_code == 400
         assert "Nothing was changed" in answer.text
     assert proc.poll() is None, "a forged answer must not end the wait"

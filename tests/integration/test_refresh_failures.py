@@ -120,7 +120,7 @@ def test_invalid_grant_turns_to_needs_login_without_retrying(harness: Harness) -
     data["client_id"] = app.client_id
     if app.client_secret:
         data["client_secret"] = app.client_secret
-    assert httpx.post(f"{provider.url}/oauth/revoke", data=data).status_code == 200
+    assert httpx.post(f"{provider.url}/oauth/revoke", data=data, timeout=30).status_code == 200
     before = provider.token_requests("refresh_token")
 
     done = harness.run("refresh", "demo")

@@ -326,6 +326,7 @@ async def test_invalid_grant_turns_the_row_to_needs_login(
                 "client_id": app_cfg.client_id,
                 "client_secret": app_cfg.client_secret,
             },
+            timeout=30,
         ).raise_for_status()
         await pilot.press("r")
         await settle(pilot)

@@ -66,31 +66,42 @@ def start_oidc_provider(
     """Run oidc/server.mjs on a free 127.0.0.1 port until exit; its output goes to `workdir`.
 
     `device_interval` / `device_code_ttl`: the device flow's polling interval and code lifetime."""
-    port = _free_port()
-    provider = OidcProvider(
-        url=f"http://127.0.0.1:{port}",
-        confidential=OAuthApp("pac-tui-confidential", "confidential-secret"),
-        public=OAuthApp("pac-tui-public", None),
-    )
-    config = {
-        "user": {"username": provider.username, "password": provider.password},
-        "clients": [_app_config(provider.confidential), _app_config(provider.public)],
-        "device": {"interval": device_interval, "ttl": device_code_ttl},
-    }
     workdir.mkdir(parents=True, exist_ok=True)
     stderr_path = workdir / "oidc-provider.err"
-    env = {**os.environ, "PORT": str(port), "PROVIDER_CONFIG": json.dumps(config)}
-    with (workdir / "oidc-provider.out").open("wb") as stdout, stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            [shutil.which("node") or "node", "server.mjs"],
-            cwd=SERVER_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
+    for attempt in range(3):  # a free port can be taken before node listens: then another one
+        port = _free_port()
+        provider = OidcProvider(
+            url=f"http://127.0.0.1:{port}",
+            confidential=OAuthApp("pac-tui-confidential", "confidential-secret"),
+            public=OAuthApp("pac-tui-public", None),
         )
+        config = {
+            "user": {"username": provider.username, "password": provider.password},
+            "clients": [_app_config(provider.confidential), _app_config(provider.public)],
+            "device": {"interval": device_interval, "ttl": device_code_ttl},
+        }
+        env = {**os.environ, "PORT": str(port), "PROVIDER_CONFIG": json.dumps(config)}
+        out_path = workdir / "oidc-provider.out"
+        with out_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+            process = subprocess.Popen(
+                [shutil.which("node") or "node", "server.mjs"],
+                cwd=SERVER_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+            )
+        try:
+            _wait_until_up(provider, process, stderr_path)
+            break
+        except RuntimeError:
+            provider._http.close()
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            if attempt == 2 or "EADDRINUSE" not in stderr_path.read_text(errors="replace"):
+                raise
     try:
-        _wait_until_up(provider, process, stderr_path)
         yield provider
     finally:
         provider._http.close()

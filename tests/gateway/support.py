@@ -192,7 +192,7 @@ class GatewayProcess:
     def finish(self, timeout: float = 30) -> tuple[int, str, str]:
         """Wait for the exit; the status, stdout and everything on stderr."""
         status = self.process.wait(timeout)
-        self._reader.join(5)
+        self._reader.join(30)  # the last lines (e.g. "SIGTERM received") are read after the exit
         assert self.process.stdout is not None
         return status, self.process.stdout.read(), self.stderr()
 
@@ -210,7 +210,7 @@ class GatewayProcess:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
-        self._reader.join(5)
+        self._reader.join(30)  # the last lines (e.g. "SIGTERM received") are read after the exit
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()

@@ -80,7 +80,9 @@ async def test_an_upstream_that_never_answers_is_a_504_within_the_read_timeout(
         "upstream": upstream,
         "detail": "no answer within the read timeout",
     }
-    assert 0.4 < took < 3
+    # Not a speed check: the default read timeout is 60 s, so anything well under it (and over
+    # 0.5 s) shows the configured one governs, even on a loaded machine.
+    assert 0.4 < took < 30
 
 
 async def test_the_upstream_breaking_off_mid_body_truncates_the_client_s_body() -> None:
@@ -115,7 +117,9 @@ async def test_a_client_hanging_up_mid_stream_ends_the_upstream_exchange_too(
         response = web.StreamResponse()
         await response.prepare(request)
         try:
-            for _ in range(400):
+            # Streams until the gateway drops it (bounded only so a broken gateway cannot keep
+            # the test running forever): a fixed ~4 s stream could end first on a slow machine.
+            for _ in range(6000):
                 await response.write(b"b" * 65536)
                 await asyncio.sleep(0.01)
         except ConnectionError:
@@ -129,7 +133,7 @@ async def test_a_client_hanging_up_mid_stream_ends_the_upstream_exchange_too(
                 answer = await http.get(f"{url}/big")
                 await answer.content.readexactly(65536)
                 answer.close()  # drops the connection mid-body
-            assert await asyncio.to_thread(upstream_gone.wait, 5)
+            assert await asyncio.to_thread(upstream_gone.wait, 30)
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"{url}/metrics") as metrics:
                     text = await metrics.text()
@@ -144,13 +148,14 @@ async def test_a_client_hanging_up_mid_upload_ends_the_upstream_request(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     outcome: dict[str, object] = {}
-    done = threading.Event()
+    started, done = threading.Event(), threading.Event()
 
     async def sink(request: web.Request) -> web.StreamResponse:
         received = 0
         try:
             async for chunk in request.content.iter_any():
                 received += len(chunk)
+                started.set()
         except Exception as exc:  # the upstream sees the body cut short
             outcome["error"] = type(exc).__name__
         outcome["received"] = received
@@ -167,9 +172,10 @@ async def test_a_client_hanging_up_mid_upload_ends_the_upstream_request(
                 b"Content-Length: 10000000\r\n\r\n" + b"u" * 1_000_000
             )
             await writer.drain()
-            await asyncio.sleep(0.2)
+            # Hang up once the upload reaches the upstream (a fixed sleep may be too short).
+            assert await asyncio.to_thread(started.wait, 30)
             writer.close()
-            assert await asyncio.to_thread(done.wait, 5)
+            assert await asyncio.to_thread(done.wait, 30)
             async with aiohttp.ClientSession() as http, http.get(f"{url}/metrics") as metrics:
                 text = await metrics.text()
     assert outcome["received"] < 10_000_000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,12 +20,13 @@ from pac_tui.gitlab.projects import get_project
 from tests.providers.gitlab_api import FakeGitLab, Session, login
 
 PROJECT = "group/sub/project"
-TODAY = date.today()
+TODAY = datetime.now(UTC).date()  # GitLab judges expiry in UTC; the fake is pinned to it
 
 
 @pytest.fixture
 def fake(gitlab: FakeGitLab) -> FakeGitLab:
     gitlab.reset()
+    gitlab.today = TODAY  # the same day for both sides, even when a run straddles midnight
     gitlab.add_project(PROJECT)
     return gitlab
 

@@ -53,7 +53,7 @@ async def service(tmp_path: Path) -> AsyncIterator[WebhookService]:
 
 
 async def deliver(service: WebhookService, body: bytes, headers: dict[str, str]) -> int:
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         answer = await http.post(f"{service.url}hook", content=body, headers=headers)
     assert answer.status_code in (200, 401), answer.text
     return int(answer.json()["id"])

@@ -545,7 +545,7 @@ def test_injected_failures_hit_once(core: client.CoreV1Api, apiserver: FakeApiSe
 
 def test_watch_is_refused_at_once(core: client.CoreV1Api) -> None:
     with pytest.raises(ApiException) as caught:
-        core.list_namespaced_secret("ci", watch=True, _request_timeout=2)
+        core.list_namespaced_secret("ci", watch=True, _request_timeout=15)  # a hang: a timeout
     assert caught.value.status == 405
 
 
@@ -572,8 +572,8 @@ def test_stop_refuses_connections_and_start_brings_the_same_state_back(
     apiserver.stop()
     started = time.monotonic()
     with pytest.raises(urllib3.exceptions.MaxRetryError) as caught:
-        core.read_namespaced_secret("app-token", "ci", _request_timeout=2)
-    assert time.monotonic() - started < 1
+        core.read_namespaced_secret("app-token", "ci", _request_timeout=30)
+    assert time.monotonic() - started < 15  # refused at once, not timed out (generous for CI)
     assert isinstance(caught.value.reason, urllib3.exceptions.NewConnectionError)
     assert "Connection refused" in str(caught.value.reason)
 

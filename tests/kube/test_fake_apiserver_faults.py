@@ -158,7 +158,7 @@ def test_a_silent_apiserver_accepts_and_never_answers(
     started = time.monotonic()
     with pytest.raises(urllib3.exceptions.HTTPError):
         core.read_namespaced_secret("demo", "ci", _request_timeout=(1, 1))
-    assert 0.9 < time.monotonic() - started < 5
+    assert 0.9 < time.monotonic() - started < 30  # ended by the read timeout (generous for CI)
     apiserver.silence(False)
     assert core.read_namespaced_secret("demo", "ci").metadata.name == "demo"
     assert ADMIN_USER in {r.user for r in apiserver.requests}

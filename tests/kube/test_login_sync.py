@@ -91,7 +91,7 @@ async def test_login_writes_the_new_token_into_the_secret(
     assert secret_value(apiserver, "provider.token") == before.access_token
 
     status, out, err = await pac_tui(
-        fake, s, kubeconfig, tmp_path, monkeypatch, "login", "demo", "--timeout", "20"
+        fake, s, kubeconfig, tmp_path, monkeypatch, "login", "demo", "--timeout", "60"
     )
     assert status == 0, err
     after = s.tokens()
@@ -149,7 +149,7 @@ async def test_cluster_down_during_login_keeps_the_login(
     apiserver.stop()
 
     status, out, err = await pac_tui(
-        fake, s, kubeconfig, tmp_path, monkeypatch, "login", "demo", "--timeout", "20"
+        fake, s, kubeconfig, tmp_path, monkeypatch, "login", "demo", "--timeout", "60"
     )
     assert status == 0, err
     assert "Logged in to" in out
@@ -282,7 +282,7 @@ async def test_login_in_project_token_mode_mints_once(
                 s.clock,
                 on_authorize_url=lambda url: None,
                 open_browser=lambda url: _authorize(url, provider.username, provider.password),
-                wait_seconds=20,
+                wait_seconds=60,
             )
 
         first = await login_and_sync(s.repo, s.store, s.clock, clusters, again)
@@ -328,7 +328,7 @@ async def test_a_login_in_the_same_second_as_the_synced_grant_still_wins(
                 clock,  # the same second
                 on_authorize_url=lambda url: None,
                 open_browser=lambda url: _authorize(url, provider.username, provider.password),
-                wait_seconds=20,
+                wait_seconds=60,
             )
 
         outcome = await login_and_sync(s.repo, s.store, clock, clusters, again)

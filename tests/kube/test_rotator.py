@@ -60,7 +60,10 @@ def pac_rotates(fake: FakeGitLab, kubeconfig: Path, key: str = "provider.token")
     old = base64.b64decode(current.data[key]).decode()
     expires = (fake.date() + timedelta(days=30)).isoformat()
     answer = httpx.post(
-        f"{fake.api_url}{SELF_ROTATE}", headers={"PRIVATE-TOKEN": old}, json={"expires_at": expires}
+        f"{fake.api_url}{SELF_ROTATE}",
+        headers={"PRIVATE-TOKEN": old},
+        json={"expires_at": expires},
+        timeout=30,
     )
     assert answer.status_code == 200, answer.text
     rotated = answer.json()
@@ -76,6 +79,7 @@ def active_tokens(fake: FakeGitLab, s: Session) -> list[dict[str, Any]]:
         f"{fake.api_url}/projects/{project.id}/access_tokens",
         params={"state": "active"},
         headers={"Authorization": f"Bearer {s.tokens().access_token}"},
+        timeout=30,
     )
     assert answer.status_code == 200, answer.text
     return answer.json()

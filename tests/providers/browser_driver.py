@@ -43,7 +43,7 @@ def drive(url: str, settings: Mapping[str, str] = os.environ) -> dict[str, objec
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         try:
             page = browser.new_page()
-            page.set_default_timeout(20_000)
+            page.set_default_timeout(60_000)  # each step; a loaded CI machine is slow
             page.goto(url)
             if page.locator("input[name=password]").count():
                 page.fill("input[name=username]", settings["PAC_TUI_TEST_USERNAME"])
@@ -73,7 +73,7 @@ def enter_user_code(
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         try:
             page = browser.new_page()
-            page.set_default_timeout(20_000)
+            page.set_default_timeout(60_000)  # each step; a loaded CI machine is slow
             page.goto(verification_uri)
             page.fill("input[name=user_code]", user_code)
             with page.expect_navigation():

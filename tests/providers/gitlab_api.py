@@ -990,7 +990,7 @@ async def login(
 
     try:
         await oauth_login(
-            repo, store, clock, on_authorize_url=_ignore, open_browser=browser, wait_seconds=20
+            repo, store, clock, on_authorize_url=_ignore, open_browser=browser, wait_seconds=60
         )
     finally:
         if errors:

@@ -18,7 +18,7 @@ import httpx
 from .base import OAuthApp
 
 SERVER_DIR = pathlib.Path(__file__).parent / "oidc"
-START_TIMEOUT = 20.0
+START_TIMEOUT = 60.0  # a cold start on a loaded CI machine; only bounds a failure
 
 
 @dataclass
@@ -30,7 +30,7 @@ class OidcProvider:
     password: str = "operator-password"
     name: str = "oidc-provider"
     access_token_lifetime: int = 7200
-    _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=5), repr=False)
+    _http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30), repr=False)
 
     def is_active(self, token: str) -> bool:
         return self._get("/test/active", token=token)["active"]
@@ -66,31 +66,42 @@ def start_oidc_provider(
     """Run oidc/server.mjs on a free 127.0.0.1 port until exit; its output goes to `workdir`.
 
     `device_interval` / `device_code_ttl`: the device flow's polling interval and code lifetime."""
-    port = _free_port()
-    provider = OidcProvider(
-        url=f"http://127.0.0.1:{port}",
-        confidential=OAuthApp("pac-tui-confidential", "confidential-secret"),
-        public=OAuthApp("pac-tui-public", None),
-    )
-    config = {
-        "user": {"username": provider.username, "password": provider.password},
-        "clients": [_app_config(provider.confidential), _app_config(provider.public)],
-        "device": {"interval": device_interval, "ttl": device_code_ttl},
-    }
     workdir.mkdir(parents=True, exist_ok=True)
     stderr_path = workdir / "oidc-provider.err"
-    env = {**os.environ, "PORT": str(port), "PROVIDER_CONFIG": json.dumps(config)}
-    with (workdir / "oidc-provider.out").open("wb") as stdout, stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            [shutil.which("node") or "node", "server.mjs"],
-            cwd=SERVER_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
+    for attempt in range(3):  # a free port can be taken before node listens: then another one
+        port = _free_port()
+        provider = OidcProvider(
+            url=f"http://127.0.0.1:{port}",
+            confidential=OAuthApp("pac-tui-confidential", "confidential-secret"),
+            public=OAuthApp("pac-tui-public", None),
         )
+        config = {
+            "user": {"username": provider.username, "password": provider.password},
+            "clients": [_app_config(provider.confidential), _app_config(provider.public)],
+            "device": {"interval": device_interval, "ttl": device_code_ttl},
+        }
+        env = {**os.environ, "PORT": str(port), "PROVIDER_CONFIG": json.dumps(config)}
+        out_path = workdir / "oidc-provider.out"
+        with out_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+            process = subprocess.Popen(
+                [shutil.which("node") or "node", "server.mjs"],
+                cwd=SERVER_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+            )
+        try:
+            _wait_until_up(provider, process, stderr_path)
+            break
+        except RuntimeError:
+            provider._http.close()
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            if attempt == 2 or "EADDRINUSE" not in stderr_path.read_text(errors="replace"):
+                raise
     try:
-        _wait_until_up(provider, process, stderr_path)
         yield provider
     finally:
         provider._http.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -84,7 +86,7 @@ def make_context(
         store=store,
         clock=ManualClock(NOW),
         open_browser=open_browser,  # type: ignore[arg-type]
-        login_timeout=30,
+        login_timeout=90,  # a real Chromium on a loaded CI machine can take a while
         local_tz=UTC,
         receive_webhooks=False,  # tests that want the receiver turn it on, on port 0
         discover_cluster=False,  # a developer's kubeconfig must not change what tests see
@@ -117,6 +119,18 @@ def make_app(ctx: AppContext) -> PacTuiApp:
     app = PacTuiApp(ctx, tick_interval=None)
     app.animation_level = "none"
     return app
+
+
+async def eventually(
+    pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 60
+) -> None:
+    """Let the app run until `condition()` holds. Workers, threads and sockets answer late on a
+    loaded 2-core CI machine, so the deadline is generous: it only bounds a failure."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        await pilot.pause(0.05)
 
 
 async def still(pilot: Pilot[None]) -> None:

@@ -21,7 +21,7 @@ from pac_tui.ui.screens.login import LoginScreen
 from pac_tui.ui.widgets.repo_table import COLUMNS, RepoTable
 from tests.providers.base import Provider
 from tests.providers.browser_driver import drive
-from tests.ui.conftest import make_app, provider_context
+from tests.ui.conftest import eventually, make_app, provider_context
 
 SIZE = (140, 36)
 
@@ -170,6 +170,11 @@ async def test_login_modal_logs_in_with_the_real_browser(
         assert tokens.access_token not in screen_text(app)
 
 
+def _login_url(app: PacTuiApp) -> str | None:
+    screen = app.screen
+    return screen.url if isinstance(screen, LoginScreen) else None
+
+
 async def test_login_modal_copy_and_cancel_close_the_callback_server(
     tmp_path: Path, dot_provider: Provider
 ) -> None:
@@ -178,10 +183,7 @@ async def test_login_modal_copy_and_cancel_close_the_callback_server(
     app = make_app(ctx)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("l")
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, LoginScreen) and app.screen.url:
-                break
+        await eventually(pilot, lambda: _login_url(app), "the login's URL")
         screen = app.screen
         assert isinstance(screen, LoginScreen) and screen.url
         redirect = parse_qs(urlsplit(screen.url).query)["redirect_uri"][0]
@@ -324,6 +326,7 @@ async def test_invalid_grant_turns_the_row_to_needs_login(
                 "client_id": app_cfg.client_id,
                 "client_secret": app_cfg.client_secret,
             },
+            timeout=30,
         ).raise_for_status()
         await pilot.press("r")
         await settle(pilot)
@@ -338,10 +341,7 @@ async def test_q_quits_and_stops_a_waiting_login(tmp_path: Path, dot_provider: P
     port = None
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("l")
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, LoginScreen) and app.screen.url:
-                break
+        await eventually(pilot, lambda: _login_url(app), "the login's URL")
         url = app.screen.url  # type: ignore[attr-defined]
         port = urlsplit(parse_qs(urlsplit(url).query)["redirect_uri"][0]).port
         await pilot.press("escape")

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from pac_tui.ui.screens.login import LoginScreen
 from tests.providers.browser_driver import enter_user_code
 from tests.providers.oidc_provider import OidcProvider, start_oidc_provider
-from tests.ui.conftest import make_app, provider_context
+from tests.ui.conftest import eventually, make_app, provider_context
 from tests.ui.test_dashboard import SIZE, screen_text, table_rows
 
 
@@ -28,12 +28,14 @@ async def _device_code_shown(pilot: Pilot[None]) -> LoginScreen:
     await pilot.press("l")
     await pilot.pause()
     await pilot.press("d")
-    for _ in range(100):
-        await pilot.pause(0.05)
+
+    def shown() -> bool:
         screen = pilot.app.screen
-        if isinstance(screen, LoginScreen) and screen.code is not None:
-            return screen
-    raise AssertionError("the device code never showed")
+        return isinstance(screen, LoginScreen) and screen.code is not None
+
+    await eventually(pilot, shown, "the device code")
+    assert isinstance(pilot.app.screen, LoginScreen)
+    return pilot.app.screen
 
 
 async def test_device_login_from_the_dialog(tmp_path: Path, fast_oidc: OidcProvider) -> None:
@@ -55,11 +57,7 @@ async def test_device_login_from_the_dialog(tmp_path: Path, fast_oidc: OidcProvi
         await asyncio.to_thread(
             enter_user_code, screen.code.verification_uri, screen.code.user_code, settings
         )
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if screen.result is not None:
-                break
-        assert screen.result is not None
+        await eventually(pilot, lambda: screen.result is not None, "the login's result")
         assert "Logged in" in screen_text(app)
         await pilot.press("enter")
         assert app.screen is app.dashboard

@@ -12,7 +12,7 @@ from pac_tui.ui.app import PacTuiApp
 from pac_tui.ui.screens.event_detail import EventDetailScreen
 from pac_tui.ui.widgets.event_log import EventLog
 from pac_tui.ui.widgets.repo_table import COLUMNS, RepoTable
-from tests.ui.conftest import make_app, make_context
+from tests.ui.conftest import eventually, make_app, make_context
 from tests.webhooks.conftest import CONFIG, SECRET, fixture, push_payload
 
 SIZE = (140, 40)
@@ -29,17 +29,14 @@ def _context(tmp_path: Path):  # type: ignore[no-untyped-def]
 async def _started(pilot: Pilot[None]) -> str:
     app = pilot.app
     assert isinstance(app, PacTuiApp)
-    for _ in range(100):
-        await pilot.pause(0.02)
-        url = app.dashboard.receiver_url
-        if url:
-            return url
-    raise AssertionError("the receiver did not start")
+    await eventually(pilot, lambda: app.dashboard.receiver_url, "the receiver's start")
+    assert app.dashboard.receiver_url
+    return app.dashboard.receiver_url
 
 
 async def _send(url: str, body: bytes, **headers: str) -> httpx.Response:
     """Async: the receiver runs on the app's loop, which is this test's loop too."""
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(timeout=30) as http:  # 5 s by default: short on a loaded CI
         return await http.post(url, content=body, headers=headers)
 
 
@@ -114,10 +111,7 @@ async def test_filter_pause_follow_and_detail(tmp_path: Path) -> None:
 
         # Detail of the selected delivery: headers redacted, payload tree, PAC interpretation.
         await pilot.press("enter")
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, EventDetailScreen):
-                break
+        await eventually(pilot, lambda: isinstance(app.screen, EventDetailScreen), "the detail")
         screen = app.screen
         assert isinstance(screen, EventDetailScreen)
         assert screen.delivery.headers["X-Gitlab-Token"] == "[redacted]"
@@ -140,21 +134,20 @@ async def test_a_second_dashboard_follows_the_journal_when_the_port_is_taken(
         ctx.webhook_port = port
         second = make_app(ctx)
         async with second.run_test(size=SIZE) as pilot2:
-            for _ in range(50):
-                await pilot2.pause(0.02)
-                if "following the journal" in second.dashboard.query_one("#webhooks").border_title:
-                    break
+            title = lambda: second.dashboard.query_one("#webhooks").border_title  # noqa: E731
+            await eventually(pilot2, lambda: "following the journal" in title(), "following")
             assert "following the journal" in second.dashboard.query_one("#webhooks").border_title
             await _send(
                 url,
                 json.dumps(push_payload()).encode(),
                 **{"X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Push Hook"},
             )
-            for _ in range(50):
-                await pilot2.pause(0.05)
+
+            def arrived() -> bool:
                 second.dashboard.flush_events()
-                if _log(second).view:
-                    break
+                return bool(_log(second).view)
+
+            await eventually(pilot2, arrived, "the delivery in the second dashboard")
             assert [e.repo for e in _log(second).view] == ["checked"]
 
 
@@ -204,10 +197,7 @@ async def test_replay_from_the_detail_never_lends_the_secret_to_a_refused_delive
             app.push_screen(EventDetailScreen(delivery(Verdict.ACCEPTED), config))
             await pilot.pause()
             await pilot.press("r")
-            for _ in range(100):
-                await pilot.pause(0.02)
-                if seen:
-                    break
+            await eventually(pilot, lambda: seen, "the replay")
             assert seen[-1]["X-Gitlab-Token"] == SECRET
 
             await pilot.press("escape")
@@ -217,10 +207,7 @@ async def test_replay_from_the_detail_never_lends_the_secret_to_a_refused_delive
             await pilot.pause()
             assert isinstance(app.screen, ConfirmScreen) and len(seen) == 1
             await pilot.press("y")
-            for _ in range(100):
-                await pilot.pause(0.02)
-                if len(seen) == 2:
-                    break
+            await eventually(pilot, lambda: len(seen) == 2, "the forced replay")
             assert len(seen) == 2 and "X-Gitlab-Token" not in seen[-1]
     finally:
         await runner.cleanup()

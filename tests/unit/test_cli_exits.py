@@ -44,8 +44,27 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    time.sleep(1.5)  # following the journal
+    _wait_until_open(proc, writer.path)  # following the journal (a fixed sleep can end mid-import)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and len(err.splitlines()) <= 1, err
+
+
+def _wait_until_open(proc: subprocess.Popen[str], path: Path, within: float = 60) -> None:
+    """Wait until `proc` holds `path` open (Linux /proc), so its command is running.
+
+    A Ctrl+C that lands while Python is still importing is Python's, not pac-tui's.
+    """
+    target = str(path.resolve())
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1]
+        fds = Path(f"/proc/{proc.pid}/fd")
+        try:
+            if any(os.path.realpath(fd) == target for fd in fds.iterdir()):
+                return
+        except FileNotFoundError:  # an fd closed while listing
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"pac-tui did not open {path} within {within} s")

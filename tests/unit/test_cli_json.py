@@ -62,7 +62,7 @@ async def test_login_refresh_revoke_print_one_document_each(
         webbrowser, "open", lambda url: _authorize(url, provider.username, provider.password)
     )
 
-    status, doc, err = await run("login", "demo", "--timeout", "20", "--json")
+    status, doc, err = await run("login", "demo", "--timeout", "60", "--json")
     assert status == 0, err
     (obj,) = doc
     assert list(obj) == list(LOGIN_KEYS)

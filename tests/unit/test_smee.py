@@ -127,7 +127,7 @@ async def stop(task: asyncio.Task[None]) -> float:
     started = time.perf_counter()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(task, 2)
+        await asyncio.wait_for(task, 30)
     return time.perf_counter() - started
 
 
@@ -166,7 +166,7 @@ async def test_delivers_messages_reconnects_and_delivers_after_reconnection() ->
         await eventually(lambda: recorder.states.count("connected") == 2)
         await later.put(gosmee_message(note_headers, note))
         await eventually(lambda: len(recorder.deliveries) == 3)
-        assert await stop(task) < 1.0
+        assert await stop(task) < 10  # cancelling is prompt (a bound generous for CI)
 
     assert recorder.states == ["connected", "reconnecting in 0.05s: stream ended", "connected"]
     assert all(c["Accept"] == "text/event-stream" for c in connections)
@@ -253,7 +253,7 @@ async def test_server_down_is_reported_and_cancellation_is_prompt() -> None:
     )
     task = asyncio.create_task(source.run())
     await eventually(lambda: len(recorder.states) >= 1)
-    assert await stop(task) < 1.0
+    assert await stop(task) < 10  # not the 30 s backoff (generous for CI)
     assert recorder.states[0].startswith("reconnecting in 30s: ConnectError")
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +24,11 @@ from tests.unit.test_journal import delivery as journal_delivery
 from tests.webhooks.conftest import CONFIG, SECRET, fixture, push_payload
 
 KEYS = {"id", "received_at", "repo", "kind", "verdict", "summary", "pac_event"}
+
+
+def post(url: str, **kwargs: Any) -> httpx.Response:
+    """A delivery to the served receiver process; httpx's 5 s default is short for a loaded CI."""
+    return httpx.post(url, timeout=30, **kwargs)
 
 
 class Served:
@@ -95,12 +101,10 @@ def target() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
 def test_serve_events_filters_and_sigterm(served: Served) -> None:
     push = json.dumps(push_payload()).encode()
     good = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
-    assert httpx.post(served.url, content=push, headers=good).status_code == 200
+    assert post(served.url, content=push, headers=good).status_code == 200
     mr = fixture("go-gitlab/webhooks/merge_request.json")
-    assert httpx.post(
-        served.url, content=mr, headers={"X-Gitlab-Event": "Merge Request Hook"}
-    ).is_success
-    assert httpx.post(served.url, content=b"nope", headers=good).status_code == 400
+    assert post(served.url, content=mr, headers={"X-Gitlab-Event": "Merge Request Hook"}).is_success
+    assert post(served.url, content=b"nope", headers=good).status_code == 400
 
     done = served.run("events", "--json")
     assert done.returncode == 0, done.stderr
@@ -132,7 +136,7 @@ def test_follow_prints_new_deliveries(served: Served) -> None:
     try:
         push = json.dumps(push_payload()).encode()
         headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
-        httpx.post(served.url, content=push, headers=headers).raise_for_status()
+        post(served.url, content=push, headers=headers).raise_for_status()
         assert follower.stdout is not None
         line = follower.stdout.readline()
         assert json.loads(line)["verdict"] == "accepted"
@@ -147,7 +151,7 @@ def test_replay_restores_the_token_from_the_config(
     to, received = target
     push = json.dumps(push_payload()).encode()
     headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
-    delivery_id = httpx.post(served.url, content=push, headers=headers).json()["id"]
+    delivery_id = post(served.url, content=push, headers=headers).json()["id"]
     done = served.run("events", "replay", str(delivery_id), "--to", to)
     assert done.returncode == 0, done.stderr
     assert "HTTP 202" in done.stdout
@@ -170,10 +174,10 @@ def test_relay_status_and_redeliveries_reach_the_journal(
         headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
         keyed = {**headers, "Idempotency-Key": "same-delivery"}
         # new connections each: with two receiver processes they land on either
-        ids = {httpx.post(s.url, content=push, headers=keyed).json()["id"] for _ in range(6)}
+        ids = {post(s.url, content=push, headers=keyed).json()["id"] for _ in range(6)}
         assert len(ids) == 1
         (delivery_id,) = ids
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # each look is a pac-tui process: seconds on CI
         while time.monotonic() < deadline:
             rows = [json.loads(line) for line in s.run("events", "--json").stdout.splitlines()]
             if rows and rows[0]["relay_status"]:
@@ -220,8 +224,8 @@ def test_replay_never_lends_the_secret_to_a_delivery_that_was_not_accepted(
     to, received = target
     push = json.dumps(push_payload()).encode()
     forged = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "guessed"}
-    rejected = httpx.post(served.url, content=push, headers=forged).json()
-    malformed = httpx.post(served.url, content=b"{not json", headers=forged).json()
+    rejected = post(served.url, content=push, headers=forged).json()
+    malformed = post(served.url, content=b"{not json", headers=forged).json()
     assert (rejected["verdict"], malformed["verdict"]) == ("rejected", "malformed")
     for delivery in (rejected, malformed):
         refused = served.run("events", "replay", str(delivery["id"]), "--to", to)
@@ -243,9 +247,9 @@ def test_header_bytes_that_are_not_utf8_are_stored_in_every_process_layout(
 ) -> None:
     push = json.dumps(push_payload()).encode()
     headers = [(b"X-Gitlab-Event", b"Push \xff Hook"), (b"X-Gitlab-Token", SECRET.encode())]
-    answer = httpx.post(served.url, content=push, headers=headers)
+    answer = post(served.url, content=push, headers=headers)
     assert answer.status_code == 200, answer.text
-    good = httpx.post(served.url, content=push, headers={"X-Gitlab-Token": SECRET})
+    good = post(served.url, content=push, headers={"X-Gitlab-Token": SECRET})
     assert good.status_code == 200, good.text
     done = served.run("events", "--json")
     assert done.returncode == 0, done.stderr
@@ -272,10 +276,10 @@ def test_events_prints_no_terminal_control_from_a_delivery(served: Served) -> No
         (b"X-Gitlab-Event", "Push \u202e\u009b31m Hook".encode()),
         (b"X-Gitlab-Token", SECRET.encode()),
     ]
-    answer = httpx.post(served.url, content=json.dumps(push).encode(), headers=headers)
+    answer = post(served.url, content=json.dumps(push).encode(), headers=headers)
     assert answer.status_code == 200, answer.text
     unknown = push_payload("evil/\u202eproject\x1b[2J")
-    assert httpx.post(served.url, content=json.dumps(unknown).encode()).status_code == 200
+    assert post(served.url, content=json.dumps(unknown).encode()).status_code == 200
     old = BatchWriter(served.data / "events.sqlite3")  # as an older version kept them: raw
     old.open()
     raw = Delivery(
@@ -318,7 +322,7 @@ def test_replay_json_says_where_what_came_back_and_whether_the_secret_went(
     to, received = target
     push = json.dumps(push_payload()).encode()
     good = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
-    accepted = httpx.post(served.url, content=push, headers=good).json()["id"]
+    accepted = post(served.url, content=push, headers=good).json()["id"]
     with_password = to.replace("http://", "http://user:hunter2@")
     done = served.run("events", "replay", str(accepted), "--to", with_password, "--json")
     assert done.returncode == 0, done.stderr
@@ -333,7 +337,7 @@ def test_replay_json_says_where_what_came_back_and_whether_the_secret_went(
     assert len(received) == 1
 
     forged = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "forged"}
-    rejected = httpx.post(served.url, content=push, headers=forged).json()["id"]
+    rejected = post(served.url, content=push, headers=forged).json()["id"]
     done = served.run("events", "replay", str(rejected), "--to", served.url, "--force", "--json")
     assert done.returncode == 1, "not a 2xx"
     assert json.loads(done.stdout) == {

@@ -25,22 +25,28 @@ from pac_tui.ui.messages import Post, RevokeFinished, RunWorker, StoreWritten, t
 
 
 class StoreWatch:
-    """The store's records as last read, and the file's mtime they were read at."""
+    """The store's records as last read, and the version of the file they were read from."""
 
     def __init__(self, store: TokenStore) -> None:
         self.store = store
         self.records: dict[str, TokenRecord] = {}
-        self._mtime: int | None = -1
+        self._version: tuple[int, int, int] | None = (-1, -1, -1)
 
     def load(self, force: bool = False) -> None:
-        """Re-read the store if its file changed (or `force`); raises the store's errors."""
+        """Re-read the store if its file changed (or `force`); raises the store's errors.
+
+        A version is the file's inode, size and mtime: file times come from a coarse clock, so
+        two writes within a few milliseconds can share an mtime, but every write replaces the
+        file (a rename), and the new file never has the inode of the one it replaces.
+        """
         try:
-            mtime = self.store.path.stat().st_mtime_ns
+            info = self.store.path.stat()
+            version: tuple[int, int, int] | None = (info.st_ino, info.st_size, info.st_mtime_ns)
         except FileNotFoundError:
-            mtime = None
-        if not force and mtime == self._mtime:
+            version = None
+        if not force and version == self._version:
             return
-        self._mtime = mtime
+        self._version = version
         self.records = self.store.read_all()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pac_tui.ui.heap import HeapSettler
-from tests.ui.conftest import make_app, make_context
+from tests.ui.conftest import eventually, make_app, make_context
 
 
 class Ticks:
@@ -78,11 +78,8 @@ async def test_the_dashboard_freezes_its_heap_and_gives_it_back(
     ctx.settle_heap = True  # off for the other dashboard tests (a full collection each)
     app = make_app(ctx)
     async with app.run_test(size=(120, 30)) as pilot:
-        for _ in range(600):  # settled after the first frame
-            if app.heap.settled:
-                break
-            await pilot.pause(0.05)
-        assert app.heap.settled and gc.get_freeze_count() > 0
+        await eventually(pilot, lambda: app.heap.settled, "the settle after the first frame")
+        assert gc.get_freeze_count() > 0
         before = app.heap.last_input
         await pilot.press("down")
         assert app.heap.last_input > before  # a key counts as input

@@ -4,7 +4,6 @@ next instant its text changes."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from pac_tui.ui.widgets.repo_rows import ago_change, countdown_change
 from pac_tui.ui.widgets.repo_table import RepoTable
 from pac_tui.ui.widgets.webhook_pane import WebhookPane
 from pac_tui.webhooks.models import Delivery, Verdict
-from tests.ui.conftest import NOW, make_app, make_context, token_record
+from tests.ui.conftest import NOW, eventually, make_app, make_context, token_record
 
 URL = "https://gitlab.example.com"
 
@@ -36,10 +35,7 @@ async def started(app, pilot) -> None:
     """Wait for the dashboard's start-up work: the journal's history, read in a thread, redraws
     every row when it arrives; the webhook status comes right after it."""
     pane = app.dashboard.query_one("#webhooks", WebhookPane)
-    for _ in range(600):
-        if pane.status == "receiver off":
-            break
-        await asyncio.sleep(0.05)
+    await eventually(pilot, lambda: pane.status == "receiver off", "the start-up history")
     await pilot.pause()
 
 

@@ -301,3 +301,29 @@ async def test_a_bound_repository_is_judged_by_the_hook_its_repository_names(
         assert app.dashboard.hooks.health["demo"] == HookHealth(Health.OK, pac.id)
         table = app.dashboard.query_one("#repos", RepoTable)
         assert table.row("demo").cells[WEBHOOK].plain == "—"
+
+
+async def test_polls_that_change_nothing_on_screen_redraw_nothing(
+    gitlab: FakeGitLab, tmp_path: Path
+) -> None:
+    """Rows scrolled into view are asked about while keys are pressed: a hook that works, a
+    project without one, or a GitLab that cannot be asked shows nothing, so it redraws nothing."""
+    _, ctx = await _world(gitlab, tmp_path)  # no project has a hook: "no PAC hook", not shown
+    app = make_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.dashboard.query_one("#repos", RepoTable)
+        redrawn: list[str] = []
+        invalidate_rows = table.invalidate_rows
+
+        def spying(names: list[str], now: datetime) -> None:
+            redrawn.extend(names)
+            invalidate_rows(names, now)
+
+        table.invalidate_rows = spying  # type: ignore[method-assign]
+        await settle(pilot)
+        app.dashboard.tick()  # the first with the table laid out
+        await settle(pilot)
+        health = app.dashboard.hooks.health
+        assert set(health) == set(table.on_screen())
+        assert {h.health for h in health.values()} == {Health.NO_HOOK}
+        assert redrawn == []

@@ -100,7 +100,7 @@ class HookFeed:
                 self._unknown[found.reason or "GitLab did not answer"] += 1
             before = self.health.get(repo.name)
             self.health[repo.name] = found
-            if before != found:
+            if _shown(before) != _shown(found):  # else nothing on screen changes: no redraw
                 self._post(HookHealthArrived([repo.name]))
         finally:
             self.in_flight.discard(repo.name)
@@ -125,3 +125,11 @@ class HookFeed:
             severity="warning",
             timeout=10,
         )
+
+
+def _shown(health: HookHealth | None) -> HookHealth | None:
+    """What the table and the panel show of a hook's health: only a disabled hook shows (a hook
+    that works, or one GitLab could not be asked about, adds nothing). A poll that changes only
+    what is not shown posts nothing, so the rows scrolled into view cost no frames of their own
+    while keys are being pressed."""
+    return health if health is not None and health.disabled else None

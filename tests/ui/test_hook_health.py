@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -49,29 +50,38 @@ async def _world(gitlab: FakeGitLab, tmp_path: Path) -> tuple[Session, AppContex
         for i in range(REPOS):
             txn.records[_name(i)] = record
         txn.commit()
+    repos = "".join(
+        f'[[repositories]]\nname = "{_name(i)}"\nproject = "group/{_name(i)}"\n\n'
+        for i in range(REPOS)
+    )
+    ctx = _context(gitlab, session, tmp_path, repos, discover_cluster=False)
+    return session, ctx
+
+
+def _context(
+    gitlab: FakeGitLab, session: Session, tmp_path: Path, repositories: str, **options: Any
+) -> AppContext:
+    """The dashboard's context over the fake GitLab with the session's OAuth app, these
+    `[[repositories]]`, hook health on and no refresh, receiver or heap settling."""
     app = session.repo.gitlab
     config = tmp_path / "config.toml"
     config.write_text(
         f'[gitlab.default]\nurl = "{gitlab.url}"\nclient_id = "{app.client_id}"\n'
-        f'client_secret = "{app.client_secret}"\n\n'
-        + "".join(
-            f'[[repositories]]\nname = "{_name(i)}"\nproject = "group/{_name(i)}"\n\n'
-            for i in range(REPOS)
-        )
+        f'client_secret = "{app.client_secret}"\n\n{repositories}'
     )
-    ctx = AppContext(
+    return AppContext(
         config=load_config(config, env={}),
         config_path=config,
         store=session.store,
-        clock=clock,
+        clock=session.clock,
         open_browser=None,
         local_tz=UTC,
         auto_refresh=False,
         receive_webhooks=False,
-        discover_cluster=False,
         check_hooks=True,
+        settle_heap=False,
+        **options,
     )
-    return session, ctx
 
 
 def _panel_text(panel: TokenPanel) -> str:
@@ -270,27 +280,9 @@ async def test_a_bound_repository_is_judged_by_the_hook_its_repository_names(
             "spec": {"url": f"{gitlab.url}/group/demo"},
         }
     )
-    app_config = session.repo.gitlab
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[gitlab.default]\nurl = "{gitlab.url}"\nclient_id = "{app_config.client_id}"\n'
-        f'client_secret = "{app_config.client_secret}"\n\n'
-        '[[repositories]]\nname = "demo"\nproject = "group/demo"\n'
-        '[repositories.kubernetes]\nnamespace = "ci"\nrepository = "demo"\nmode = "oauth"\n'
-    )
-    ctx = AppContext(
-        config=load_config(config, env={}),
-        config_path=config,
-        store=session.store,
-        clock=clock,
-        open_browser=None,
-        local_tz=UTC,
-        auto_refresh=False,
-        receive_webhooks=False,
-        kubeconfig=str(kubeconfig),
-        check_hooks=True,
-        settle_heap=False,
-    )
+    binding = '[repositories.kubernetes]\nnamespace = "ci"\nrepository = "demo"\nmode = "oauth"\n'
+    repos = f'[[repositories]]\nname = "demo"\nproject = "group/demo"\n{binding}'
+    ctx = _context(gitlab, session, tmp_path, repos, kubeconfig=str(kubeconfig))
     app = make_app(ctx)
     async with app.run_test(size=SIZE) as pilot:
         app.dashboard.cluster.discover()

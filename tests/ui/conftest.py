@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -20,6 +21,7 @@ from pac_tui.ui.context import AppContext
 from tests.kube.conftest import apiserver, kubeconfig  # noqa: F401 (fixtures for cluster tests)
 from tests.providers.base import Provider
 from tests.providers.browser_driver import drive
+from tests.providers.gitlab_api import FakeGitLab, Session
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
@@ -111,6 +113,34 @@ def three_repo_context(tmp_path: Path, url: str = "https://gitlab.example.com") 
 @pytest.fixture
 def three_repos(tmp_path: Path) -> AppContext:
     return three_repo_context(tmp_path)
+
+
+def gitlab_context(
+    gitlab: FakeGitLab, session: Session, tmp_path: Path, repositories: str, **options: Any
+) -> AppContext:
+    """The dashboard's context over the fake GitLab with the session's OAuth app and store, these
+    `[[repositories]]`, and no auto-refresh, receiver or heap settling (`options` override)."""
+    app = session.repo.gitlab
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[gitlab.default]\nurl = "{gitlab.url}"\nclient_id = "{app.client_id}"\n'
+        f'client_secret = "{app.client_secret}"\n\n{repositories}'
+    )
+    settings: dict[str, Any] = {
+        "open_browser": None,
+        "local_tz": UTC,
+        "auto_refresh": False,
+        "receive_webhooks": False,
+        "settle_heap": False,
+        **options,
+    }
+    return AppContext(
+        config=load_config(config, env={}),
+        config_path=config,
+        store=session.store,
+        clock=session.clock,
+        **settings,
+    )
 
 
 def make_app(ctx: AppContext) -> PacTuiApp:

@@ -4,20 +4,17 @@ real (GitLab delivers to a PAC stand-in on 127.0.0.1)."""
 
 from __future__ import annotations
 
-from datetime import UTC
 from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
-from pac_tui.core.config import load_config
 from pac_tui.gitlab.hooks import create_hook
-from pac_tui.ui.context import AppContext
 from pac_tui.ui.screens.confirm import ConfirmScreen
 from pac_tui.ui.screens.deliveries import DeliveriesScreen
 from tests.gitlab.test_hook_events import Receiver, receiver  # noqa: F401 (a fixture)
 from tests.providers.gitlab_api import FakeGitLab, login
 from tests.providers.gitlab_hook_events import log_of, sample_payload
-from tests.ui.conftest import make_app
+from tests.ui.conftest import gitlab_context, make_app
 
 SIZE = (140, 36)
 PROJECT = "group/demo"
@@ -49,24 +46,8 @@ async def test_d_shows_the_deliveries_and_resends_and_tests(
     receiver.status, receiver.message = 202, "accepted"
     project.hooks[hook.id].update(alert_status="temporarily_disabled")
 
-    app_config = session.repo.gitlab
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[gitlab.default]\nurl = "{gitlab.url}"\nclient_id = "{app_config.client_id}"\n'
-        f'client_secret = "{app_config.client_secret}"\n\n'
-        f'[[repositories]]\nname = "demo"\nproject = "{PROJECT}"\n'
-    )
-    ctx = AppContext(
-        config=load_config(config, env={}),
-        config_path=config,
-        store=session.store,
-        clock=session.clock,
-        open_browser=None,
-        local_tz=UTC,
-        auto_refresh=False,
-        receive_webhooks=False,
-        discover_cluster=False,
-    )
+    repos = f'[[repositories]]\nname = "demo"\nproject = "{PROJECT}"\n'
+    ctx = gitlab_context(gitlab, session, tmp_path, repos, discover_cluster=False)
     app = make_app(ctx)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("d")

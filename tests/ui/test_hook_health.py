@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from pac_tui.actions.hook_health import Health, HookHealth, hook_health
 from pac_tui.core.clock import ManualClock
-from pac_tui.core.config import load_config
 from pac_tui.gitlab.hook_events import reenable_fix, send_test_event
 from pac_tui.gitlab.hooks import create_hook
 from pac_tui.kube.repositories import CONTROLLER_ANNOTATION, PAC_GROUP
@@ -24,7 +22,7 @@ from pac_tui.ui.widgets.token_panel import TokenPanel
 from tests.gitlab.test_hook_events import Receiver, receiver  # noqa: F401 (a fixture)
 from tests.kube.fake_apiserver import FakeApiServer
 from tests.providers.gitlab_api import FakeGitLab, Session, login
-from tests.ui.conftest import make_app
+from tests.ui.conftest import gitlab_context, make_app
 from tests.ui.test_dashboard import settle
 
 SIZE = (160, 45)
@@ -54,34 +52,8 @@ async def _world(gitlab: FakeGitLab, tmp_path: Path) -> tuple[Session, AppContex
         f'[[repositories]]\nname = "{_name(i)}"\nproject = "group/{_name(i)}"\n\n'
         for i in range(REPOS)
     )
-    ctx = _context(gitlab, session, tmp_path, repos, discover_cluster=False)
+    ctx = gitlab_context(gitlab, session, tmp_path, repos, discover_cluster=False, check_hooks=True)
     return session, ctx
-
-
-def _context(
-    gitlab: FakeGitLab, session: Session, tmp_path: Path, repositories: str, **options: Any
-) -> AppContext:
-    """The dashboard's context over the fake GitLab with the session's OAuth app, these
-    `[[repositories]]`, hook health on and no refresh, receiver or heap settling."""
-    app = session.repo.gitlab
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[gitlab.default]\nurl = "{gitlab.url}"\nclient_id = "{app.client_id}"\n'
-        f'client_secret = "{app.client_secret}"\n\n{repositories}'
-    )
-    return AppContext(
-        config=load_config(config, env={}),
-        config_path=config,
-        store=session.store,
-        clock=session.clock,
-        open_browser=None,
-        local_tz=UTC,
-        auto_refresh=False,
-        receive_webhooks=False,
-        check_hooks=True,
-        settle_heap=False,
-        **options,
-    )
 
 
 def _panel_text(panel: TokenPanel) -> str:
@@ -282,7 +254,9 @@ async def test_a_bound_repository_is_judged_by_the_hook_its_repository_names(
     )
     binding = '[repositories.kubernetes]\nnamespace = "ci"\nrepository = "demo"\nmode = "oauth"\n'
     repos = f'[[repositories]]\nname = "demo"\nproject = "group/demo"\n{binding}'
-    ctx = _context(gitlab, session, tmp_path, repos, kubeconfig=str(kubeconfig))
+    ctx = gitlab_context(
+        gitlab, session, tmp_path, repos, kubeconfig=str(kubeconfig), check_hooks=True
+    )
     app = make_app(ctx)
     async with app.run_test(size=SIZE) as pilot:
         app.dashboard.cluster.discover()

@@ -120,3 +120,28 @@ def test_the_walkthrough_refuses_it_unless_the_config_allows_that_instance() -> 
         "http://gitlab.internal"
     )
     assert normalize_gitlab_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+
+
+@pytest.mark.parametrize(
+    ("url", "extra"),
+    [
+        ("https://oauth2:glpat-in-the-url-123@gitlab.example.com", ""),
+        ("http://oauth2:glpat-in-the-url-123@gitlab.lan", "allow_insecure_http = true"),
+        (
+            "https://gitlab.example.com",
+            'redirect_uri = "http://u:glpat-in-the-url-123@127.0.0.1/cb"',
+        ),
+    ],
+)
+def test_user_info_in_a_url_is_refused_without_repeating_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, extra: str
+) -> None:
+    """A credential pasted into a URL: refused at load (before any warning could print the URL),
+    and the message names the key, never the value."""
+    path = config_at(tmp_path, url, extra)
+    with pytest.raises(ConfigError, match="user info") as raised:
+        load_config(path, env={})
+    assert "glpat-in-the-url-123" not in str(raised.value)
+    status, out, err = cli(tmp_path, path, monkeypatch)
+    assert status != 0 and "user info" in err
+    assert "glpat-in-the-url-123" not in out + err

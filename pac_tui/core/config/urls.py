@@ -39,6 +39,10 @@ def check_gitlab_url(path: Path | None, key: str, url: str, allowed: bool, allow
     """Raise `ConfigError` unless `url` is an http(s) URL of an instance, and https or loopback
     unless plain http is `allowed`; `allow_how` says how to allow it."""
     parts = urlsplit(url)
+    if parts.username or parts.password:  # said without the URL: it holds a credential
+        raise ConfigError(
+            path, key, "must not carry user info (user:password@): pac-tui never sends it"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(path, key, f"{url!r} is not an http(s) URL of a GitLab instance")
     if parts.query or parts.fragment:
@@ -55,6 +59,8 @@ def check_gitlab_url(path: Path | None, key: str, url: str, allowed: bool, allow
 
 def check_redirect_uri(path: Path | None, key: str, uri: str) -> None:
     parts = urlsplit(uri)
+    if parts.username or parts.password:  # said without the URI: it may hold a credential
+        raise ConfigError(path, key, "must not carry user info (user:password@)")
     host = parts.hostname or ""
     if parts.scheme != "http" or host not in LOOPBACK_NAMES:
         raise ConfigError(
@@ -74,5 +80,5 @@ def check_redirect_uri(path: Path | None, key: str, uri: str) -> None:
             f"{uri!r}: GitLab matches localhost redirect URIs exactly, port included; "
             "give a port or use http://127.0.0.1/callback (any free port then works)",
         )
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigError(path, key, f"{uri!r} must not carry a query, fragment or user info")
+    if parts.query or parts.fragment:
+        raise ConfigError(path, key, f"{uri!r} must not carry a query or fragment")

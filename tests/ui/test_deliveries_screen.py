@@ -4,13 +4,17 @@ real (GitLab delivers to a PAC stand-in on 127.0.0.1)."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
+from rich.text import Text
 from textual.widgets import DataTable, Static
 
+from pac_tui.actions.deliveries import DeliveryView
+from pac_tui.gitlab.hook_events import HookEvent
 from pac_tui.gitlab.hooks import create_hook
 from pac_tui.ui.screens.confirm import ConfirmScreen
-from pac_tui.ui.screens.deliveries import DeliveriesScreen
+from pac_tui.ui.screens.deliveries import DeliveriesScreen, row
 from tests.gitlab.test_hook_events import Receiver, receiver  # noqa: F401 (a fixture)
 from tests.providers.gitlab_api import FakeGitLab, login
 from tests.providers.gitlab_hook_events import log_of, sample_payload
@@ -91,3 +95,23 @@ async def test_d_shows_the_deliveries_and_resends_and_tests(
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is app.dashboard
+
+
+def test_a_sender_s_text_is_shown_as_written_never_read_as_markup() -> None:
+    """An MR title is the sender's: "[/]" would raise in markup and "[skip ci]" would vanish."""
+    title = "MR !7 [/] docs [skip ci] [bold]tidy"
+    event = HookEvent(
+        id=1,
+        hook_id=2,
+        url="http://127.0.0.1:9/hook",
+        trigger="merge_request_hooks",
+        response_status="200",
+        response_body="",
+        execution_duration=0.1,
+        created_at=None,
+        request_headers={},
+        request_data={},
+    )
+    view = DeliveryView(event, None, title, None, frozenset(), None)
+    cell = row(view, UTC)[1]
+    assert isinstance(cell, Text) and cell.plain == title

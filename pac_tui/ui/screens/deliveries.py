@@ -15,6 +15,7 @@ from dataclasses import asdict
 from datetime import tzinfo
 from typing import Any
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -58,7 +59,9 @@ def row(view: DeliveryView, zone: tzinfo | None) -> tuple[Any, ...]:
     status = view.event.response_status
     style = "green" if view.event.succeeded else "bold red"
     ms = str(view.duration_ms) if view.duration_ms is not None else ""
-    return (_when(view, zone), view.summary, Text(status, style), ms, _outcome(view))
+    # The summary is the sender's text (an MR title): a Text, so "[/]" or "[skip ci]" is shown
+    # as written, where a str cell would be read as markup.
+    return (_when(view, zone), Text(view.summary), Text(status, style), ms, _outcome(view))
 
 
 def detail(view: DeliveryView, zone: tzinfo | None) -> Text:
@@ -184,7 +187,7 @@ class DeliveriesScreen(Screen[None]):
         words = [f"{len(report.deliveries)} deliveries in the last 7 days, newest first"]
         words += [f"hook #{s.hook.id}: {s.disabled_text()}" for s in report.hooks if not s.enabled]
         words += report.notes
-        status.update(" · ".join(words))
+        status.update(Text(" · ".join(words)))  # GitLab's and PAC's words: never markup
         self._show(0)
 
     @on(Notified)
@@ -216,8 +219,8 @@ class DeliveriesScreen(Screen[None]):
             return
         question = ConfirmScreen(
             f"Resend delivery #{view.event.id}?",
-            f"GitLab sends this {view.event.trigger} delivery to {view.event.url} again, as it "
-            "was, with the hook's secret token. PAC may start its PipelineRuns again.",
+            f"GitLab sends this {escape(view.event.trigger)} delivery to {escape(view.event.url)} "
+            "again, as it was, with the hook's secret token. PAC may start its PipelineRuns again.",
             "Resend",
         )
         self._confirm(question, lambda: resend(self.repo, self.ctx.store, self.ctx.clock, view))

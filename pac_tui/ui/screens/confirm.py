@@ -1,20 +1,14 @@
-"""A yes/no question before anything destructive (revoke, offboard)."""
+"""A yes/no question before anything destructive (revoke, resend; offboard in `offboard`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from pac_tui.actions.offboard import Offboarding, StepState
 from pac_tui.core.config import Repository
-from pac_tui.ui.context import AppContext
-from pac_tui.ui.feeds.offboard import Answer, OffboardFeed
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -54,27 +48,3 @@ def confirm_revoke(repo: Repository) -> ConfirmScreen:
         "until someone logs in again.",
         "Revoke",
     )
-
-
-def confirm_offboard(plan: Offboarding) -> ConfirmScreen:
-    """The question before carrying out `plan`: its steps, as `pac-tui offboard --dry-run` shows
-    them (planned •, skipped -)."""
-    lines = [f"Carry out these steps for {plan.repo}?", ""]
-    for step in plan.steps:
-        mark = "•" if step.state == StepState.PLANNED else "-"
-        lines.append(f"{mark} {step.what} {step.target}: {step.message}")
-    lines += ["", "A step that fails stops the run; the rest stays as it is."]
-    return ConfirmScreen(f"Offboard {plan.repo}?", escape("\n".join(lines)), "Offboard")
-
-
-def offboard_selected(ctx: AppContext, repo: Repository | None, screen: Screen[Any]) -> None:
-    """`D` on the dashboard: plan `repo`'s offboarding in a worker, ask with the steps listed,
-    then carry them out in another worker (`ui.feeds.offboard`). None: no row was chosen (the
-    screen said why already)."""
-    if repo is None:
-        return
-
-    def ask(plan: Offboarding, answered: Answer) -> None:
-        screen.app.push_screen(confirm_offboard(plan), answered)
-
-    OffboardFeed(ctx, screen.post_message, screen.run_worker, ask).plan(repo)

@@ -29,7 +29,7 @@ from pac_tui.ui.messages import (
     StoreWritten,
     WebhookStatus,
 )
-from pac_tui.ui.screens.confirm import confirm_revoke, offboard_selected
+from pac_tui.ui.screens.confirm import confirm_revoke
 from pac_tui.ui.screens.dashboard_rows import DashboardRows
 from pac_tui.ui.screens.help import HelpScreen
 from pac_tui.ui.screens.login import LoginScreen
@@ -305,8 +305,7 @@ class DashboardScreen(Screen[None]):
         self.notify(f"Refreshing {started} repositor{'y' if started == 1 else 'ies'}.")
 
     def action_revoke(self) -> None:
-        repo = self._need_repo()
-        if repo is None:
+        if (repo := self._need_repo()) is None:
             return
 
         def answered(yes: bool | None) -> None:
@@ -316,6 +315,8 @@ class DashboardScreen(Screen[None]):
         self.app.push_screen(confirm_revoke(repo), answered)
 
     def action_offboard(self) -> None:
+        from pac_tui.ui.screens.offboard import offboard_selected  # the kubernetes client
+
         offboard_selected(self.ctx, self._need_repo(), self)
 
     def action_sync(self) -> None:

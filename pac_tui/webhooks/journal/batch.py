@@ -238,7 +238,8 @@ class BatchWriter:
         keys = {k for i in inserts if (k := writes[i][1][schema.KEY_INDEX]) is not None}
         stored: dict[str, int] = {}
         for chunk in _chunks(list(keys), MAX_KEYS_PER_QUERY):
-            for key, row_id, verdict in conn.execute(schema.find_keys(len(chunk)), chunk):
+            found = conn.execute(schema.find_keys(len(chunk)), chunk).fetchall()  # read all
+            for key, row_id, verdict in found:  # before RELEASE_KEY writes the column it reads
                 if verdict in schema.CLAIMS_KEY:
                     stored[key] = row_id
                 else:  # a refused row from before the rule: it gives the key back

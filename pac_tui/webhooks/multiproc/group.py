@@ -74,8 +74,8 @@ def listen_reuseport(
         if port and probe:
             # SO_REUSEPORT alone would let this join another server on the port (even another
             # pac-tui): a plain bind first fails if anything holds it.
-            with socket.socket(family, kind, proto) as probe:
-                probe.bind(address)
+            with socket.socket(family, kind, proto) as held:
+                held.bind(address)
         for _ in range(count):
             sock = socket.socket(family, kind, proto)
             sockets.append(sock)
@@ -115,7 +115,7 @@ def serve(
     journal.open()  # creates or migrates the file; errors surface before any fork
     journal.close()
     listeners, url = listen_reuseport(host, port, workers)
-    bound_port = int(url.rsplit(":", 1)[1].rstrip("/"))
+    bound_port = listeners[0].getsockname()[1]
     procs: list[Worker] = []
     try:
         for index in range(workers):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,12 @@ class Deaths:
     in_a_row: int = 0
     started_at: float = 0.0
     respawn_at: float | None = None
-    last: str = field(default="")
 
-    def died(self, now: float, status: str, policy: RespawnPolicy) -> bool:
+    def died(self, now: float, policy: RespawnPolicy) -> bool:
         """Count a death at `now`; False when the slot must not be started again."""
         if now - self.started_at >= policy.stable_s:
             self.in_a_row = 0
         self.in_a_row += 1
-        self.last = status
         if self.in_a_row >= policy.max_in_a_row:
             self.respawn_at = None
             return False

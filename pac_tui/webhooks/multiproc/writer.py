@@ -216,7 +216,7 @@ class Writer:
             if all(w.gone for w in self.workers):
                 self.failure = "every receiver process has stopped"
             return
-        if deaths.died(self.monotonic(), what, self.policy):
+        if deaths.died(self.monotonic(), self.policy):
             wait = deaths.respawn_at - self.monotonic() if deaths.respawn_at else 0.0
             print(f"{what}; starting another in {max(0.0, wait):.1f} s", file=err, flush=True)
         else:

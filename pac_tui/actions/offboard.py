@@ -147,6 +147,8 @@ async def plan_offboard(
         ids.add(record.project_token.token_id)
     if tokens is not None and tokens.mode == TokenMode.OAUTH:
         facts.secret_grant = tokens
+    elif tokens is not None:
+        facts.secret_project_token = tokens
 
     if facts.hook_url or ids:
         async with api_for(repo, store, clock, clusters, dry_run, transport) as api:

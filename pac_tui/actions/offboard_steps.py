@@ -17,6 +17,7 @@ from pac_tui.core.clock import Clock
 from pac_tui.core.config import Repository
 from pac_tui.core.config.write import remove_repository
 from pac_tui.core.errors import PacTuiError
+from pac_tui.core.models import ProjectTokenRecord
 from pac_tui.gitlab.api import GitLabApi
 from pac_tui.gitlab.hooks import delete_hook
 from pac_tui.gitlab.project_tokens import revoke as revoke_project_token
@@ -73,6 +74,7 @@ class Facts:
     hook_id: int | None = None
     live_token_ids: list[int] = field(default_factory=list)
     secret_grant: SecretTokens | None = None
+    secret_project_token: SecretTokens | None = None  # may be newer than the record's (rotated)
 
 
 def noted(exc: PacTuiError, note: str) -> PacTuiError:
@@ -280,6 +282,7 @@ def _project_token_step(
                 for token_id in ids:
                     await revoke_project_token(client, repo.project, token_id)
         except PacTuiError as exc:
+            await _keep_secret_token(store, repo.name, facts.secret_project_token, ids)
             raise noted(
                 exc,
                 f"project access token {named} is still valid; the local store keeps its id, so a "
@@ -295,6 +298,24 @@ def _project_token_step(
         f"revoke project access token {named}",
         run,
     )
+
+
+async def _keep_secret_token(
+    store: TokenStore, name: str, held: SecretTokens | None, live: list[int]
+) -> None:
+    """A revoke failed after the Secret step took the token out of the Secret: if the Secret's
+    token was not the record's (the in-cluster refresher rotated it), the record takes it, so
+    that the rerun the error promises finds it and revokes it, instead of losing track of a
+    valid token. A record whose own token is still valid keeps it (the rerun revokes that)."""
+    if held is None or held.token_id is None or held.expires_at is None:
+        return
+    async with store.atransaction() as txn:
+        record = txn.get(name)
+        kept = record.project_token if record is not None else None
+        if record is None or (kept is not None and kept.token_id in live):
+            return
+        token = ProjectTokenRecord(held.token_id, held.token, held.expires_at, held.issued_at)
+        txn.put(name, record.with_(project_token=token))
 
 
 async def _drop_project_token(store: TokenStore, name: str, said: str) -> str:

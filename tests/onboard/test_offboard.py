@@ -393,3 +393,35 @@ async def test_the_users_own_webhook_secret_is_left_as_it_is(world: World) -> No
     mine = world.apiserver.get_object("", "secrets", "ci", "mine")
     assert mine is not None and mine["data"] == user_secret
     assert world.apiserver.get_object("", "secrets", "ci", "demo-gitlab") is None
+
+
+async def test_a_failed_revoke_keeps_track_of_a_token_only_the_secret_named(world: World) -> None:
+    """The in-cluster refresher rotated the project token, so only the Secret names it; the
+    Secret step takes it out, then GitLab fails the revoke: the record takes the token, and the
+    rerun the error promises revokes it instead of forgetting a token that still works."""
+    repo, values = await onboarded(world, "project-token")
+    s = world.session
+    with s.store.transaction() as txn:  # the record no longer holds the Secret's token
+        record = txn.get("demo")
+        assert record is not None and record.project_token is not None
+        txn.put("demo", record.with_(project_token=None))
+    world.gitlab.after_next(
+        "DELETE", "/projects/{id}/hooks/{hook_id}", lambda: setattr(world.gitlab, "outage", 503)
+    )
+
+    result = await run(world, repo)
+
+    assert [state for what, state in states(result) if what in ("secret", "project-token")] == [
+        StepState.DONE,
+        StepState.FAILED,
+    ]
+    assert "a rerun revokes it" in (result.failed.message if result.failed else "")
+    assert not refused_by_gitlab(world, values["provider.token"])  # still valid, and …
+    kept = s.store.get("demo")
+    assert kept is not None and kept.project_token is not None  # … tracked
+    assert_no_value_in(result, values)
+
+    world.gitlab.outage = None
+    rerun = await run(world, repo)
+    assert rerun.failed is None
+    assert refused_by_gitlab(world, values["provider.token"])
